@@ -1,0 +1,59 @@
+//! Run-time CPU-feature dispatch.
+//!
+//! The kernels are plain scalar loops that LLVM auto-vectorises. Compiled for the baseline x86-64
+//! target they use SSE2 (4 lanes); `dispatch!` compiles each kernel a second time with AVX2
+//! enabled (8 lanes) and picks that copy at run time when the CPU has it, so the published addon
+//! stays portable (no `target-cpu=native`). On wasm32 the same source is built with `simd128`.
+//!
+//! Results do not depend on the copy chosen: each element sees the same IEEE operations in the
+//! same order, and Rust never contracts `a * b + c` into a fused multiply-add on its own.
+
+/// True when the running CPU supports AVX2 (the standard library caches the CPUID probe).
+#[inline]
+pub fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// The widest vector instruction set the kernels use on this machine, for `downhill info`.
+pub fn level() -> &'static str {
+    if has_avx2() {
+        "avx2"
+    } else if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
+        "simd128"
+    } else if cfg!(target_arch = "x86_64") {
+        "sse2"
+    } else {
+        "scalar"
+    }
+}
+
+/// Defines `fn $name(args)` from a body that is inlined into a baseline copy and, on x86-64, an
+/// AVX2 copy selected at run time.
+macro_rules! dispatch {
+    ($vis:vis fn $name:ident($($a:ident : $t:ty),* $(,)?) $body:block) => {
+        $vis fn $name($($a: $t),*) {
+            #[inline(always)]
+            fn body($($a: $t),*) $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2")]
+                unsafe fn wide($($a: $t),*) {
+                    body($($a),*)
+                }
+                if $crate::simd::has_avx2() {
+                    // SAFETY: `wide` only needs AVX2, which the CPU reported just above.
+                    return unsafe { wide($($a),*) };
+                }
+            }
+            body($($a),*)
+        }
+    };
+}
+pub(crate) use dispatch;

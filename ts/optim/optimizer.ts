@@ -1,0 +1,316 @@
+/**
+ * The shared machinery of every optimizer class: param groups merged with defaults, lazily
+ * created state in flat slots matching the arena, the segment table that makes one step one
+ * backend call, and PyTorch-compatible state dicts.
+ */
+import type { Buffer } from '../backend/types.js';
+import { SEG_STRIDE } from '../backend/types.js';
+import { rangeError, typeError } from '../errors.js';
+import type { ParamStore } from '../params.js';
+
+/** Options every optimizer has. */
+export interface BaseOptions {
+  lr: number;
+  weightDecay: number;
+  maximize: boolean;
+}
+
+/** A param group: the names of its tensors and its own options (missing ones take the defaults). */
+export type GroupSpec<O> = { params: readonly string[] } & Partial<O>;
+
+/** A live param group; its options may be changed between steps (schedulers set `lr`). */
+export type ParamGroup<O> = O & { readonly params: readonly string[] };
+
+/** PyTorch's `optimizer.state_dict()` layout: positional param indices, PyTorch key names. */
+export interface StateDict {
+  state: Record<number, Record<string, number | Float32Array | number[]>>;
+  param_groups: Array<Record<string, unknown> & { params: number[] }>;
+}
+
+/** How one optimizer maps its options onto the core's kernel. */
+export interface OptimizerDef<O extends BaseOptions> {
+  name: string;
+  kernel: number;
+  /** PyTorch state key of each slot. */
+  slots: readonly string[];
+  defaults: O;
+  /** Checks a full set of options; `arg` prefixes messages (e.g. `groups[1].`). */
+  check(o: O, arg: string): void;
+  /** Columns 6..9 of a segment row. */
+  extra(o: O): [number, number, number, number];
+  /** Which state slots these options use. */
+  uses(o: O): [boolean, boolean, boolean];
+  /** Options as a PyTorch param_group (without `params`). */
+  toTorch(o: O): Record<string, unknown>;
+  /** Options from a PyTorch param_group. */
+  fromTorch(g: Record<string, unknown>, arg: string): O;
+}
+
+export function checkNonNegative(v: unknown, arg: string): void {
+  if (typeof v !== 'number') throw typeError(arg, `must be a number, got ${typeof v}`);
+  if (!(Number.isFinite(v) && v >= 0)) throw rangeError(arg, `must be finite and >= 0, got ${v}`);
+}
+
+export function checkBool(v: unknown, arg: string): void {
+  if (typeof v !== 'boolean') throw typeError(arg, `must be a boolean, got ${typeof v}`);
+}
+
+/** Reads a number from a PyTorch dict. */
+export function torchNumber(g: Record<string, unknown>, key: string, arg: string): number {
+  const v = g[key];
+  if (typeof v !== 'number') throw typeError(`${arg}${key}`, `must be a number, got ${typeof v}`);
+  return v;
+}
+
+export function torchBool(g: Record<string, unknown>, key: string, arg: string, fallback = false): boolean {
+  const v = g[key] ?? fallback;
+  if (typeof v !== 'boolean') throw typeError(`${arg}${key}`, `must be a boolean, got ${typeof v}`);
+  return v;
+}
+
+export abstract class Optimizer<O extends BaseOptions> {
+  readonly params: ParamStore;
+  readonly paramGroups: ParamGroup<O>[];
+  /** The defaults groups were merged with. */
+  readonly defaults: O;
+  readonly #def: OptimizerDef<O>;
+  #slots: [Buffer | null, Buffer | null, Buffer | null] = [null, null, null];
+  /** Steps taken per tensor name; 0 (absent) means no state yet, as in PyTorch. */
+  readonly #steps = new Map<string, number>();
+  #table = new Float64Array(0);
+
+  protected constructor(
+    def: OptimizerDef<O>,
+    params: ParamStore,
+    groupsOrOptions?: readonly GroupSpec<O>[] | Partial<O>,
+    options?: Partial<O>,
+  ) {
+    this.#def = def;
+    if (!params || typeof params !== 'object' || typeof params.tensor !== 'function') {
+      throw typeError('params', 'must be a ParamStore');
+    }
+    params.assertLive();
+    this.params = params;
+    const groupSpecs: readonly GroupSpec<O>[] = Array.isArray(groupsOrOptions)
+      ? groupsOrOptions
+      : [{ params: params.names, ...(groupsOrOptions as Partial<O> | undefined) } as unknown as GroupSpec<O>];
+    const defaultsGiven = Array.isArray(groupsOrOptions) ? options : undefined;
+    if (defaultsGiven !== undefined && (defaultsGiven === null || typeof defaultsGiven !== 'object')) {
+      throw typeError('options', 'must be an object');
+    }
+    this.defaults = { ...def.defaults, ...stripUndefined(defaultsGiven ?? {}) };
+    def.check(this.defaults, 'options.');
+    if (groupSpecs.length === 0) throw rangeError('groups', 'optimizer got an empty list of param groups');
+    const owner = new Map<string, number>();
+    this.paramGroups = groupSpecs.map((g, gi) => {
+      const arg = Array.isArray(groupsOrOptions) ? `groups[${gi}].` : 'options.';
+      if (!g || typeof g !== 'object') throw typeError(`groups[${gi}]`, 'must be an object with params');
+      if (!Array.isArray(g.params)) throw typeError(`${arg}params`, 'must be an array of tensor names');
+      g.params.forEach((name, pi) => {
+        params.tensor(name, `${arg}params[${pi}]`);
+        const prev = owner.get(name);
+        if (prev !== undefined) {
+          throw rangeError(`${arg}params[${pi}]`, `tensor ${JSON.stringify(name)} is already in groups[${prev}]`);
+        }
+        owner.set(name, gi);
+      });
+      const { params: names, ...rest } = g;
+      const group = { ...this.defaults, ...stripUndefined(rest), params: [...names] } as ParamGroup<O>;
+      def.check(group, arg);
+      return group;
+    });
+  }
+
+  /** The PyTorch class name. */
+  get name(): string {
+    return this.#def.name;
+  }
+
+  /** Steps taken for `tensor` (0 before its first step). */
+  stepCount(tensor: string): number {
+    return this.#steps.get(tensor) ?? 0;
+  }
+
+  /**
+   * One optimizer step over every group, as one backend call. With a `closure`, it is called
+   * first and its loss returned (PyTorch's `step(closure)`). Options are checked before any
+   * buffer is written; on error nothing changes.
+   */
+  step(closure?: () => number): number | undefined {
+    const loss = closure ? closure() : undefined;
+    this.params.assertLive();
+    const def = this.#def;
+    const uses: [boolean, boolean, boolean] = [false, false, false];
+    this.paramGroups.forEach((g, gi) => {
+      def.check(g, this.paramGroups.length > 1 ? `groups[${gi}].` : 'options.');
+      def.uses(g).forEach((u, k) => (uses[k] ||= u));
+    });
+    const table = this.#buildTable();
+    const { params, grads } = this.params.buffers;
+    for (let k = 0; k < 3; k++) {
+      if (uses[k] && !this.#slots[k]) this.#slots[k] = this.params.backend.alloc(this.params.size);
+    }
+    this.params.backend.step(def.kernel, table, params, grads, this.#slots);
+    for (const g of this.paramGroups) for (const n of g.params) this.#steps.set(n, this.stepCount(n) + 1);
+    return loss;
+  }
+
+  /** Rows sorted by offset; neighbouring tensors with equal options and step merge into one row. */
+  #buildTable(): Float64Array {
+    const rows: number[][] = [];
+    this.paramGroups.forEach((g) => {
+      const [e0, e1, e2, e3] = this.#def.extra(g);
+      for (const name of g.params) {
+        const t = this.params.tensor(name);
+        if (t.size === 0) continue;
+        rows.push([t.offset, t.size, this.stepCount(name) + 1, g.lr, g.weightDecay, g.maximize ? 1 : 0, e0, e1, e2, e3]);
+      }
+    });
+    rows.sort((a, b) => a[0] - b[0]);
+    const merged: number[][] = [];
+    for (const r of rows) {
+      const last = merged[merged.length - 1];
+      if (last && last[0] + last[1] === r[0] && r.every((v, i) => i < 2 || v === last[i])) last[1] += r[1];
+      else merged.push(r);
+    }
+    if (this.#table.length !== merged.length * SEG_STRIDE) this.#table = new Float64Array(merged.length * SEG_STRIDE);
+    merged.forEach((r, i) => this.#table.set(r, i * SEG_STRIDE));
+    return this.#table;
+  }
+
+  /** Zeroes the gradients of this optimizer's tensors. */
+  zeroGrad(): void {
+    this.params.zeroGrad(this.paramGroups.flatMap((g) => g.params));
+  }
+
+  /** Positional index → tensor name, in group order (PyTorch's state-dict numbering). */
+  #order(): string[] {
+    return this.paramGroups.flatMap((g) => g.params);
+  }
+
+  /**
+   * PyTorch's `state_dict()`: `state[i]` holds `step` and this optimizer's buffers for the i-th
+   * tensor (groups in order), as `Float32Array` copies; tensors without a step yet have no
+   * entry. `param_groups` hold the options with PyTorch's names and the param indices.
+   */
+  stateDict(): StateDict {
+    const def = this.#def;
+    const state: StateDict['state'] = {};
+    const order = this.#order();
+    order.forEach((name, i) => {
+      const steps = this.stepCount(name);
+      if (steps === 0) return;
+      const t = this.params.tensor(name);
+      const group = this.paramGroups.find((g) => g.params.includes(name)) as ParamGroup<O>;
+      const used = def.uses(group);
+      const entry: Record<string, number | Float32Array> = { step: steps };
+      def.slots.forEach((key, k) => {
+        const slot = this.#slots[k];
+        if (used[k] && slot) entry[key] = slot.view().slice(t.offset, t.offset + t.size);
+      });
+      state[i] = entry;
+    });
+    let next = 0;
+    const param_groups = this.paramGroups.map((g) => ({
+      ...def.toTorch(g),
+      params: g.params.map(() => next++),
+    }));
+    return { state, param_groups };
+  }
+
+  /**
+   * PyTorch's `load_state_dict()`: restores steps, buffers and group options. The whole dict is
+   * checked against this optimizer (group count and sizes, tensor lengths, option values) before
+   * anything is written; on error nothing changes.
+   */
+  loadStateDict(dict: StateDict): void {
+    const def = this.#def;
+    if (!dict || typeof dict !== 'object') throw typeError('stateDict', 'must be an object with state and param_groups');
+    const { state, param_groups } = dict;
+    if (!Array.isArray(param_groups)) throw typeError('stateDict.param_groups', 'must be an array');
+    if (!state || typeof state !== 'object') throw typeError('stateDict.state', 'must be an object');
+    if (param_groups.length !== this.paramGroups.length) {
+      throw rangeError(
+        'stateDict.param_groups',
+        `has ${param_groups.length} groups, this optimizer has ${this.paramGroups.length}`,
+      );
+    }
+    const order = this.#order();
+    const options = param_groups.map((g, gi) => {
+      const arg = `stateDict.param_groups[${gi}].`;
+      if (!g || typeof g !== 'object' || !Array.isArray(g.params)) throw typeError(`${arg}params`, 'must be an array');
+      if (g.params.length !== this.paramGroups[gi].params.length) {
+        throw rangeError(
+          `${arg}params`,
+          `has ${g.params.length} params, group ${gi} of this optimizer has ${this.paramGroups[gi].params.length}`,
+        );
+      }
+      const o = def.fromTorch(g, arg);
+      def.check(o, arg);
+      return o;
+    });
+    const groupOf = (i: number) => {
+      let seen = 0;
+      for (let gi = 0; gi < options.length; gi++) {
+        seen += this.paramGroups[gi].params.length;
+        if (i < seen) return gi;
+      }
+      return -1;
+    };
+    const writes: { name: string; steps: number; bufs: [number, ArrayLike<number>][] }[] = [];
+    for (const key of Object.keys(state)) {
+      const i = Number(key);
+      const arg = `stateDict.state[${key}]`;
+      if (!Number.isInteger(i) || i < 0 || i >= order.length) {
+        throw rangeError(arg, `no parameter with index ${key} (this optimizer has ${order.length})`);
+      }
+      const entry = state[i];
+      if (!entry || typeof entry !== 'object') throw typeError(arg, 'must be an object');
+      const steps = entry.step;
+      if (typeof steps !== 'number' || !Number.isInteger(steps) || steps < 0) {
+        throw rangeError(`${arg}.step`, `must be a non-negative integer, got ${String(steps)}`);
+      }
+      const t = this.params.tensor(order[i]);
+      const used = def.uses(options[groupOf(i)]);
+      const bufs: [number, ArrayLike<number>][] = [];
+      def.slots.forEach((slotKey, k) => {
+        const v = entry[slotKey];
+        if (v === undefined || v === null) {
+          if (used[k] && steps > 0) throw rangeError(`${arg}.${slotKey}`, 'is missing');
+          return;
+        }
+        if (typeof v === 'number' || typeof (v as ArrayLike<number>).length !== 'number') {
+          throw typeError(`${arg}.${slotKey}`, 'must be an array or Float32Array');
+        }
+        const arr = v as ArrayLike<number>;
+        if (arr.length !== t.size) {
+          throw rangeError(`${arg}.${slotKey}`, `length ${arr.length} does not match parameter ${JSON.stringify(t.name)} of size ${t.size}`);
+        }
+        bufs.push([k, arr]);
+      });
+      writes.push({ name: t.name, steps, bufs });
+    }
+    // Everything checked: write.
+    options.forEach((o, gi) => Object.assign(this.paramGroups[gi], o));
+    this.#steps.clear();
+    for (const s of this.#slots) s?.view().fill(0);
+    for (const w of writes) {
+      const t = this.params.tensor(w.name);
+      if (w.steps > 0) this.#steps.set(w.name, w.steps);
+      for (const [k, arr] of w.bufs) {
+        this.#slots[k] ??= this.params.backend.alloc(this.params.size);
+        (this.#slots[k] as Buffer).view().set(arr, t.offset);
+      }
+    }
+  }
+
+  /** Frees the state buffers (WASM memory). */
+  dispose(): void {
+    for (const s of this.#slots) s?.dispose();
+    this.#slots = [null, null, null];
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
