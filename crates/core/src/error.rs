@@ -21,10 +21,18 @@ pub struct Error {
 
 impl Error {
     pub fn range(arg: impl Into<String>, message: impl Into<String>) -> Self {
-        Error { kind: ErrorKind::Range, arg: arg.into(), message: message.into() }
+        Error {
+            kind: ErrorKind::Range,
+            arg: arg.into(),
+            message: message.into(),
+        }
     }
     pub fn type_(arg: impl Into<String>, message: impl Into<String>) -> Self {
-        Error { kind: ErrorKind::Type, arg: arg.into(), message: message.into() }
+        Error {
+            kind: ErrorKind::Type,
+            arg: arg.into(),
+            message: message.into(),
+        }
     }
 }
 

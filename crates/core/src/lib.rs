@@ -5,6 +5,10 @@
 //! any number of segments of the arena, each with its own hyperparameters, in one call. This
 //! crate knows nothing of JavaScript: `crates/napi` and `crates/wasm` only marshal into it.
 
+// `x = x + y` is kept over `x += y` in the kernels: the update rules read as written in the docs,
+// and the TS mirror spells every operation the same way.
+#![allow(clippy::assign_op_pattern)]
+
 pub mod error;
 pub mod optim;
 pub mod pow;
@@ -38,10 +42,17 @@ pub fn step(
         .ok_or_else(|| Error::range("kernel", format!("unknown optimizer kernel id {kernel}")))?;
     let n = params.len();
     if grads.len() != n {
-        return Err(Error::range("grads", format!("length {} must equal params length {n}", grads.len())));
+        return Err(Error::range(
+            "grads",
+            format!("length {} must equal params length {n}", grads.len()),
+        ));
     }
     let segs = segment::decode(segments, n)?;
-    let plans = segs.iter().enumerate().map(|(i, s)| (spec.plan)(s, i)).collect::<Result<Vec<_>>>()?;
+    let plans = segs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (spec.plan)(s, i))
+        .collect::<Result<Vec<_>>>()?;
     for (k, slot) in state.iter().enumerate() {
         let used = plans.iter().any(|p| p.uses[k]);
         let name = spec.state.get(k).copied().unwrap_or("unused");
@@ -61,7 +72,11 @@ pub fn step(
 
     // Carve each segment out of the arena front to back (segments are sorted and disjoint).
     let [s0, s1, s2] = state;
-    let mut rest = Bufs { params, grads, state: [s0, s1, s2] };
+    let mut rest = Bufs {
+        params,
+        grads,
+        state: [s0, s1, s2],
+    };
     let mut pos = 0usize;
     for (seg, plan) in segs.iter().zip(&plans) {
         let (_, tail) = rest.split_at(seg.offset - pos);
@@ -97,7 +112,10 @@ fn run_parallel(plan: &Plan, piece: Bufs<'_>, ways: usize) {
     let left_ways = ways / 2;
     let mid = (piece.len() * left_ways / ways) & !63;
     let (a, b) = piece.split_at(mid);
-    rayon::join(|| run_parallel(plan, a, left_ways), || run_parallel(plan, b, ways - left_ways));
+    rayon::join(
+        || run_parallel(plan, a, left_ways),
+        || run_parallel(plan, b, ways - left_ways),
+    );
 }
 
 /// Number of threads a parallel step may use.

@@ -26,11 +26,14 @@ mod tests {
 
     #[test]
     fn matches_powi_closely() {
-        for &b in &[0.9, 0.999, 0.5, 1.0, 0.0, 1.5] {
+        for &b in &[0.9f64, 0.999, 0.5, 1.0, 0.0, 1.5] {
             for e in 0..200u64 {
-                let want = (b as f64).powi(e as i32);
+                let want = b.powi(e as i32);
                 let got = powi_exact(b, e);
-                assert!((got - want).abs() <= 1e-13 * want.abs().max(1e-300), "{b}^{e}");
+                assert!(
+                    (got - want).abs() <= 1e-13 * want.abs().max(1e-300),
+                    "{b}^{e}"
+                );
             }
         }
         assert_eq!(powi_exact(0.9, 0), 1.0);

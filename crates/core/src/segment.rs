@@ -40,7 +40,10 @@ const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
 
 fn index(v: f64, arg: impl FnOnce() -> String) -> Result<usize> {
     if !(v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= MAX_SAFE) {
-        return Err(Error::range(arg(), format!("must be a non-negative integer, got {v}")));
+        return Err(Error::range(
+            arg(),
+            format!("must be a non-negative integer, got {v}"),
+        ));
     }
     Ok(v as usize)
 }
@@ -60,7 +63,10 @@ pub(crate) fn non_negative(v: f64, arg: impl FnOnce() -> String) -> Result<f64> 
     if v.is_finite() && v >= 0.0 {
         Ok(v)
     } else {
-        Err(Error::range(arg(), format!("must be finite and >= 0, got {v}")))
+        Err(Error::range(
+            arg(),
+            format!("must be finite and >= 0, got {v}"),
+        ))
     }
 }
 
@@ -70,7 +76,10 @@ pub fn decode(table: &[f64], arena_len: usize) -> Result<Vec<Segment>> {
     if table.len() % SEG_STRIDE != 0 {
         return Err(Error::type_(
             "segments",
-            format!("length must be a multiple of {SEG_STRIDE}, got {}", table.len()),
+            format!(
+                "length must be a multiple of {SEG_STRIDE}, got {}",
+                table.len()
+            ),
         ));
     }
     let mut out = Vec::with_capacity(table.len() / SEG_STRIDE);
@@ -81,7 +90,10 @@ pub fn decode(table: &[f64], arena_len: usize) -> Result<Vec<Segment>> {
         let len = index(row[1], || name("len"))?;
         let step = index(row[2], || name("step"))? as u64;
         if step == 0 {
-            return Err(Error::range(name("step"), "must be >= 1 (the count after this step)"));
+            return Err(Error::range(
+                name("step"),
+                "must be >= 1 (the count after this step)",
+            ));
         }
         if offset < end_prev {
             return Err(Error::range(
@@ -89,9 +101,15 @@ pub fn decode(table: &[f64], arena_len: usize) -> Result<Vec<Segment>> {
                 format!("segments must be sorted and disjoint; {offset} overlaps the previous one ending at {end_prev}"),
             ));
         }
-        let end = offset.checked_add(len).filter(|&e| e <= arena_len).ok_or_else(|| {
-            Error::range(name("len"), format!("range {offset}..{offset}+{len} exceeds params length {arena_len}"))
-        })?;
+        let end = offset
+            .checked_add(len)
+            .filter(|&e| e <= arena_len)
+            .ok_or_else(|| {
+                Error::range(
+                    name("len"),
+                    format!("range {offset}..{offset}+{len} exceeds params length {arena_len}"),
+                )
+            })?;
         end_prev = end;
         out.push(Segment {
             offset,
@@ -126,8 +144,14 @@ mod tests {
     #[test]
     fn rejects_bad_rows_by_name() {
         assert_eq!(decode(&[0.0; 7], 5).unwrap_err().arg, "segments");
-        assert_eq!(decode(&row(0.0, 6.0), 5).unwrap_err().arg, "segments[0].len");
-        assert_eq!(decode(&row(0.5, 1.0), 5).unwrap_err().arg, "segments[0].offset");
+        assert_eq!(
+            decode(&row(0.0, 6.0), 5).unwrap_err().arg,
+            "segments[0].len"
+        );
+        assert_eq!(
+            decode(&row(0.5, 1.0), 5).unwrap_err().arg,
+            "segments[0].offset"
+        );
         let mut t = row(0.0, 3.0);
         t.extend(row(2.0, 2.0));
         assert_eq!(decode(&t, 5).unwrap_err().arg, "segments[1].offset");

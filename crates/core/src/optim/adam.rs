@@ -39,8 +39,12 @@ use crate::pow::powi_exact;
 use crate::segment::{flag, non_negative, Segment};
 use crate::simd::dispatch;
 
-pub const SPEC: KernelSpec =
-    KernelSpec { id: 1, name: "Adam", state: &["exp_avg", "exp_avg_sq", "max_exp_avg_sq"], plan };
+pub const SPEC: KernelSpec = KernelSpec {
+    id: 1,
+    name: "Adam",
+    state: &["exp_avg", "exp_avg_sq", "max_exp_avg_sq"],
+    plan,
+};
 
 const L2: u32 = 1;
 const DECAY: u32 = 2;
@@ -85,7 +89,11 @@ pub(crate) fn plan_with(seg: &Segment, i: usize, decoupled: bool) -> Result<Plan
     f[7] = bc2.sqrt() as f32;
     f[8] = eps as f32;
     f[9] = (-(seg.lr / bc1)) as f32;
-    Ok(Plan { scalars: Scalars { f, mode }, uses: [true, true, amsgrad], run })
+    Ok(Plan {
+        scalars: Scalars { f, mode },
+        uses: [true, true, amsgrad],
+        run,
+    })
 }
 
 #[inline(always)]

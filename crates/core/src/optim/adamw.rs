@@ -14,8 +14,12 @@ use super::{KernelSpec, Plan};
 use crate::error::Result;
 use crate::segment::Segment;
 
-pub const SPEC: KernelSpec =
-    KernelSpec { id: 2, name: "AdamW", state: &["exp_avg", "exp_avg_sq", "max_exp_avg_sq"], plan };
+pub const SPEC: KernelSpec = KernelSpec {
+    id: 2,
+    name: "AdamW",
+    state: &["exp_avg", "exp_avg_sq", "max_exp_avg_sq"],
+    plan,
+};
 
 fn plan(seg: &Segment, i: usize) -> Result<Plan> {
     plan_with(seg, i, true)

@@ -33,8 +33,16 @@ impl<'a> Bufs<'a> {
         let (a1, b1) = split(s1);
         let (a2, b2) = split(s2);
         (
-            Bufs { params: p0, grads: g0, state: [a0, a1, a2] },
-            Bufs { params: p1, grads: g1, state: [b0, b1, b2] },
+            Bufs {
+                params: p0,
+                grads: g0,
+                state: [a0, a1, a2],
+            },
+            Bufs {
+                params: p1,
+                grads: g1,
+                state: [b0, b1, b2],
+            },
         )
     }
 

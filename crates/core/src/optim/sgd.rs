@@ -35,7 +35,12 @@ use crate::error::{Error, Result};
 use crate::segment::{flag, non_negative, Segment};
 use crate::simd::dispatch;
 
-pub const SPEC: KernelSpec = KernelSpec { id: 0, name: "SGD", state: &["momentum_buffer"], plan };
+pub const SPEC: KernelSpec = KernelSpec {
+    id: 0,
+    name: "SGD",
+    state: &["momentum_buffer"],
+    plan,
+};
 
 const WD: u32 = 1;
 const MOM_FIRST: u32 = 2;
@@ -48,14 +53,21 @@ fn plan(seg: &Segment, i: usize) -> Result<Plan> {
     let dampening = non_negative(seg.extra[1], || name("dampening"))?;
     let nesterov = flag(seg.extra[2], || name("nesterov"))?;
     if nesterov && (momentum <= 0.0 || dampening != 0.0) {
-        return Err(Error::range(name("nesterov"), "requires momentum > 0 and dampening = 0"));
+        return Err(Error::range(
+            name("nesterov"),
+            "requires momentum > 0 and dampening = 0",
+        ));
     }
     let mut mode = 0;
     if seg.weight_decay != 0.0 {
         mode |= WD;
     }
     if momentum != 0.0 {
-        mode |= if seg.step == 1 { MOM_FIRST } else { MOM_RUNNING };
+        mode |= if seg.step == 1 {
+            MOM_FIRST
+        } else {
+            MOM_RUNNING
+        };
         if nesterov {
             mode |= NESTEROV;
         }
@@ -66,7 +78,11 @@ fn plan(seg: &Segment, i: usize) -> Result<Plan> {
     f[2] = (-seg.lr) as f32;
     f[3] = momentum as f32;
     f[4] = (1.0 - dampening) as f32;
-    Ok(Plan { scalars: Scalars { f, mode }, uses: [momentum != 0.0, false, false], run })
+    Ok(Plan {
+        scalars: Scalars { f, mode },
+        uses: [momentum != 0.0, false, false],
+        run,
+    })
 }
 
 /// The element loop, monomorphised per option combination so the inner loop has no branches.
@@ -93,7 +109,11 @@ fn kernel<const WDK: bool, const MODE: u32, const NEST: bool>(s: &Scalars, b: Bu
         if WDK {
             d = d + wd * p[i];
         }
-        let v = if MODE == MOM_FIRST { d } else { buf[i] * mom + d * omd };
+        let v = if MODE == MOM_FIRST {
+            d
+        } else {
+            buf[i] * mom + d * omd
+        };
         buf[i] = v;
         d = if NEST { d + v * mom } else { v };
         p[i] = p[i] + d * neg_lr;

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Builds the Node native addon (crates/napi) into bindings/native/downhill.node.
+#
+# Portable build: no `target-cpu=native`; the core picks SSE2/AVX2 kernels at run time.
+# Skips the build when the addon is newer than every Rust source and manifest (FORCE=1 rebuilds).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# The native build uses the rustup toolchain, not a distro cargo that may also be installed.
+export PATH="$HOME/.cargo/bin:$PATH"
+# Never let a caller's flags turn on host-specific codegen for the published addon.
+if [[ "${RUSTFLAGS:-}" == *target-cpu=native* ]]; then
+  echo "build-native: ignoring RUSTFLAGS containing target-cpu=native (the addon must stay portable)" >&2
+  unset RUSTFLAGS
+fi
+
+out_dir=bindings/native
+addon="$out_dir/downhill.node"
+
+if [[ ! -d node_modules ]]; then
+  echo "==> installing npm dependencies (node_modules missing)"
+  if [[ -f package-lock.json ]]; then npm ci; else npm install; fi
+fi
+
+if [[ -f "$addon" && "${FORCE:-0}" != 1 ]]; then
+  # Build outputs under crates/ (e.g. crates/wasm/target) are not inputs.
+  newer=$(find crates Cargo.toml Cargo.lock \( -type d -name target -prune \) -o \( -type f -newer "$addon" -print -quit \) 2>/dev/null || true)
+  if [[ -z "$newer" ]]; then
+    echo "==> native addon up to date ($addon)"
+    exit 0
+  fi
+  echo "==> $newer changed since the last build"
+fi
+
+echo "==> building native addon (release) with $(cargo --version)"
+mkdir -p "$out_dir"
+# Without --platform the CLI names the file after package.json's napi.binaryName: downhill.node.
+npx napi build --release \
+  --manifest-path crates/napi/Cargo.toml \
+  --package-json-path package.json \
+  --output-dir "$out_dir" \
+  --dts downhill.d.ts \
+  --no-dts-header
+
+if [[ ! -f "$addon" ]]; then
+  # Some CLI versions always add the platform triple; normalise to the name the loader expects.
+  built=$(ls -t "$out_dir"/downhill.*.node 2>/dev/null | head -n 1 || true)
+  if [[ -z "$built" ]]; then
+    echo "build-native: napi build produced no .node file in $out_dir" >&2
+    exit 1
+  fi
+  cp "$built" "$addon"
+fi
+touch "$addon"
+echo "==> built $addon ($(du -h "$addon" | cut -f1))"
