@@ -146,7 +146,7 @@ describe.skipIf(!RUN)('native backend (bindings/native/downhill.node)', () => {
       const bc1 = 1 - powi(s.b1, s.t);
       const bc2 = 1 - powi(s.b2, s.t);
       const [wd, b1, omb1, b2, omb2] = [f(s.wd), f(s.b1), f(1 - s.b1), f(s.b2), f(1 - s.b2)];
-      const [bc2s, eps, negStep] = [f(Math.sqrt(bc2)), f(s.eps), f(-(s.lr / bc1))];
+      const [invBc2s, eps, negStep] = [f(1 / Math.sqrt(bc2)), f(s.eps), f(-(s.lr / bc1))];
       for (let i = from; i < to; i++) {
         let gi = f(g0[i] * sign);
         const pi = p0[i];
@@ -157,10 +157,10 @@ describe.skipIf(!RUN)('native backend (bindings/native/downhill.node)', () => {
         wv[i] = vi;
         let vh = vi;
         if (s.ams) {
-          vh = vmax0[i] >= vi ? vmax0[i] : vi;
+          vh = f((vmax0[i] >= vi ? vmax0[i] : vi) + 0);
           wvmax[i] = vh;
         }
-        const denom = f(f(f(Math.sqrt(vh)) / bc2s) + eps);
+        const denom = f(f(f(Math.sqrt(vh)) * invBc2s) + eps);
         want[i] = f(pi + f(negStep * f(mi / denom)));
       }
     };

@@ -65,7 +65,7 @@ function adamRef(rows: Row[], p: Float32Array, g: Float32Array, m: Float32Array,
     const sign = r.maximize ? -1 : 1;
     const wd = f(r.wd), b1 = f(beta1), omb1 = f(1 - beta1), b2 = f(beta2), omb2 = f(1 - beta2);
     const bc1 = 1 - powiExact(beta1, r.step);
-    const bc2s = f(Math.sqrt(1 - powiExact(beta2, r.step)));
+    const invBc2s = f(1 / Math.sqrt(1 - powiExact(beta2, r.step)));
     const eps = f(epsilon), negStep = f(-(r.lr / bc1));
     for (let i = r.offset; i < r.offset + r.len; i++) {
       let gi = f(g[i] * sign);
@@ -77,10 +77,10 @@ function adamRef(rows: Row[], p: Float32Array, g: Float32Array, m: Float32Array,
       v[i] = vi;
       let vh = vi;
       if (amsgrad) {
-        vh = vmax[i] >= vi ? vmax[i] : vi;
+        vh = f((vmax[i] >= vi ? vmax[i] : vi) + 0);
         vmax[i] = vh;
       }
-      const denom = f(f(f(Math.sqrt(vh)) / bc2s) + eps);
+      const denom = f(f(f(Math.sqrt(vh)) * invBc2s) + eps);
       p[i] = f(pi + f(negStep * f(mi / denom)));
     }
   }

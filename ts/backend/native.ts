@@ -35,7 +35,8 @@ let addon: Addon | null = null;
 
 function loadAddon(): Addon {
   if (addon) return addon;
-  const path = fileURLToPath(ADDON_URL);
+  // DOWNHILL_NATIVE_ADDON points at another build (or at nothing, to test the fallback).
+  const path = process.env.DOWNHILL_NATIVE_ADDON || fileURLToPath(ADDON_URL);
   if (!existsSync(path)) {
     throw new Error(`native addon not built: ${path} does not exist (run \`npm run build:native\`)`);
   }

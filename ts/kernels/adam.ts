@@ -38,7 +38,7 @@ export function planWith(seg: Segment, i: number, decoupled: boolean): Plan {
     f32(1 - b1),
     f32(b2),
     f32(1 - b2),
-    f32(Math.sqrt(bc2)),
+    f32(1 / Math.sqrt(bc2)),
     f32(eps),
     f32(-(seg.lr / bc1)),
   ];
@@ -53,7 +53,7 @@ function run(
   offset: number,
   len: number,
 ): void {
-  const [sign, wd, decay, b1, omb1, b2, omb2, bc2s, eps, negStep] = s.f;
+  const [sign, wd, decay, b1, omb1, b2, omb2, invBc2s, eps, negStep] = s.f;
   const l2 = (s.mode & L2) !== 0;
   const dec = (s.mode & DECAY) !== 0;
   const ams = (s.mode & AMS) !== 0;
@@ -71,11 +71,11 @@ function run(
     let vh = vi;
     if (ams) {
       const old = vmax[i];
-      // NaN in `vi` propagates, as torch.maximum does (same comparison as the core).
-      vh = old >= vi ? old : vi;
+      // NaN in `vi` propagates, as torch.maximum does; `+ 0` stores -0 as +0 (see the core).
+      vh = f32((old >= vi ? old : vi) + 0);
       vmax[i] = vh;
     }
-    const denom = f32(f32(f32(Math.sqrt(vh)) / bc2s) + eps);
+    const denom = f32(f32(f32(Math.sqrt(vh)) * invBc2s) + eps);
     p[i] = f32(pi + f32(negStep * f32(mi / denom)));
   }
 }

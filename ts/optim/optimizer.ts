@@ -75,8 +75,13 @@ export abstract class Optimizer<O extends BaseOptions> {
   readonly defaults: O;
   readonly #def: OptimizerDef<O>;
   #slots: [Buffer | null, Buffer | null, Buffer | null] = [null, null, null];
-  /** Steps taken per tensor name; 0 (absent) means no state yet, as in PyTorch. */
-  readonly #steps = new Map<string, number>();
+  /** This optimizer's tensors in PyTorch's positional order (groups in order). */
+  #tensors: { name: string; offset: number; size: number; group: number }[] = [];
+  #index = new Map<string, number>();
+  /** Steps taken per tensor (positional); 0 means no state yet, as in PyTorch. */
+  #steps = new Float64Array(0);
+  /** Maximal runs of arena-adjacent tensors of one group, sorted by offset. */
+  #runs: { group: number; offset: number; len: number; members: number[] }[] = [];
   #table = new Float64Array(0);
 
   protected constructor(
@@ -119,6 +124,24 @@ export abstract class Optimizer<O extends BaseOptions> {
       def.check(group, arg);
       return group;
     });
+    this.paramGroups.forEach((g, gi) =>
+      g.params.forEach((name) => {
+        const t = params.tensor(name);
+        this.#index.set(name, this.#tensors.length);
+        this.#tensors.push({ name, offset: t.offset, size: t.size, group: gi });
+      }),
+    );
+    this.#steps = new Float64Array(this.#tensors.length);
+    const byOffset = this.#tensors.map((_, i) => i).filter((i) => this.#tensors[i].size > 0);
+    byOffset.sort((a, b) => this.#tensors[a].offset - this.#tensors[b].offset);
+    for (const i of byOffset) {
+      const t = this.#tensors[i];
+      const last = this.#runs[this.#runs.length - 1];
+      if (last && last.group === t.group && last.offset + last.len === t.offset) {
+        last.len += t.size;
+        last.members.push(i);
+      } else this.#runs.push({ group: t.group, offset: t.offset, len: t.size, members: [i] });
+    }
   }
 
   /** The PyTorch class name. */
@@ -128,7 +151,8 @@ export abstract class Optimizer<O extends BaseOptions> {
 
   /** Steps taken for `tensor` (0 before its first step). */
   stepCount(tensor: string): number {
-    return this.#steps.get(tensor) ?? 0;
+    const i = this.#index.get(tensor);
+    return i === undefined ? 0 : this.#steps[i];
   }
 
   /**
@@ -140,52 +164,76 @@ export abstract class Optimizer<O extends BaseOptions> {
     const loss = closure ? closure() : undefined;
     this.params.assertLive();
     const def = this.#def;
-    const uses: [boolean, boolean, boolean] = [false, false, false];
-    this.paramGroups.forEach((g, gi) => {
-      def.check(g, this.paramGroups.length > 1 ? `groups[${gi}].` : 'options.');
-      def.uses(g).forEach((u, k) => (uses[k] ||= u));
-    });
-    const table = this.#buildTable();
-    const { params, grads } = this.params.buffers;
-    for (let k = 0; k < 3; k++) {
-      if (uses[k] && !this.#slots[k]) this.#slots[k] = this.params.backend.alloc(this.params.size);
+    const groups = this.paramGroups;
+    let u0 = false;
+    let u1 = false;
+    let u2 = false;
+    for (let gi = 0; gi < groups.length; gi++) {
+      const g = groups[gi];
+      def.check(g, groups.length > 1 ? `groups[${gi}].` : 'options.');
+      const u = def.uses(g);
+      u0 ||= u[0];
+      u1 ||= u[1];
+      u2 ||= u[2];
     }
-    this.params.backend.step(def.kernel, table, params, grads, this.#slots);
-    for (const g of this.paramGroups) for (const n of g.params) this.#steps.set(n, this.stepCount(n) + 1);
+    const table = this.#buildTable();
+    const backend = this.params.backend;
+    const slots = this.#slots;
+    if (u0 && !slots[0]) slots[0] = backend.alloc(this.params.size);
+    if (u1 && !slots[1]) slots[1] = backend.alloc(this.params.size);
+    if (u2 && !slots[2]) slots[2] = backend.alloc(this.params.size);
+    const { params, grads } = this.params.buffers;
+    backend.step(def.kernel, table, params, grads, slots);
+    const steps = this.#steps;
+    for (let i = 0; i < steps.length; i++) steps[i] += 1;
     return loss;
   }
 
-  /** Rows sorted by offset; neighbouring tensors with equal options and step merge into one row. */
+  /**
+   * The segment table: one row per run of neighbouring tensors of one group (precomputed in
+   * `#runs`), or one row per tensor of a run whose tensors have different step counts (possible
+   * after loading a state dict).
+   */
   #buildTable(): Float64Array {
-    const rows: number[][] = [];
-    this.paramGroups.forEach((g) => {
-      const [e0, e1, e2, e3] = this.#def.extra(g);
-      for (const name of g.params) {
-        const t = this.params.tensor(name);
-        if (t.size === 0) continue;
-        rows.push([t.offset, t.size, this.stepCount(name) + 1, g.lr, g.weightDecay, g.maximize ? 1 : 0, e0, e1, e2, e3]);
-      }
-    });
-    rows.sort((a, b) => a[0] - b[0]);
-    const merged: number[][] = [];
-    for (const r of rows) {
-      const last = merged[merged.length - 1];
-      if (last && last[0] + last[1] === r[0] && r.every((v, i) => i < 2 || v === last[i])) last[1] += r[1];
-      else merged.push(r);
+    const groups = this.paramGroups;
+    const extra = groups.map((g) => this.#def.extra(g));
+    const steps = this.#steps;
+    let rows = 0;
+    for (const r of this.#runs) rows += uniformStep(r.members, steps) ? 1 : r.members.length;
+    if (this.#table.length !== rows * SEG_STRIDE) this.#table = new Float64Array(rows * SEG_STRIDE);
+    const t = this.#table;
+    let o = 0;
+    const put = (offset: number, len: number, step: number, gi: number) => {
+      const g = groups[gi];
+      const e = extra[gi];
+      t[o] = offset;
+      t[o + 1] = len;
+      t[o + 2] = step + 1;
+      t[o + 3] = g.lr;
+      t[o + 4] = g.weightDecay;
+      t[o + 5] = g.maximize ? 1 : 0;
+      t[o + 6] = e[0];
+      t[o + 7] = e[1];
+      t[o + 8] = e[2];
+      t[o + 9] = e[3];
+      o += SEG_STRIDE;
+    };
+    for (const r of this.#runs) {
+      if (uniformStep(r.members, steps)) put(r.offset, r.len, steps[r.members[0]], r.group);
+      else for (const i of r.members) put(this.#tensors[i].offset, this.#tensors[i].size, steps[i], r.group);
     }
-    if (this.#table.length !== merged.length * SEG_STRIDE) this.#table = new Float64Array(merged.length * SEG_STRIDE);
-    merged.forEach((r, i) => this.#table.set(r, i * SEG_STRIDE));
-    return this.#table;
+    return t;
   }
 
   /** Zeroes the gradients of this optimizer's tensors. */
   zeroGrad(): void {
-    this.params.zeroGrad(this.paramGroups.flatMap((g) => g.params));
+    const g = this.params.grads;
+    for (const r of this.#runs) g.fill(0, r.offset, r.offset + r.len);
   }
 
   /** Positional index → tensor name, in group order (PyTorch's state-dict numbering). */
   #order(): string[] {
-    return this.paramGroups.flatMap((g) => g.params);
+    return this.#tensors.map((t) => t.name);
   }
 
   /**
@@ -292,11 +340,11 @@ export abstract class Optimizer<O extends BaseOptions> {
     }
     // Everything checked: write.
     options.forEach((o, gi) => Object.assign(this.paramGroups[gi], o));
-    this.#steps.clear();
+    this.#steps.fill(0);
     for (const s of this.#slots) s?.view().fill(0);
     for (const w of writes) {
       const t = this.params.tensor(w.name);
-      if (w.steps > 0) this.#steps.set(w.name, w.steps);
+      this.#steps[this.#index.get(w.name) as number] = w.steps;
       for (const [k, arr] of w.bufs) {
         this.#slots[k] ??= this.params.backend.alloc(this.params.size);
         (this.#slots[k] as Buffer).view().set(arr, t.offset);
@@ -309,6 +357,12 @@ export abstract class Optimizer<O extends BaseOptions> {
     for (const s of this.#slots) s?.dispose();
     this.#slots = [null, null, null];
   }
+}
+
+function uniformStep(members: number[], steps: Float64Array): boolean {
+  const s = steps[members[0]];
+  for (let k = 1; k < members.length; k++) if (steps[members[k]] !== s) return false;
+  return true;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

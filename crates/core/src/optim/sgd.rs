@@ -87,12 +87,20 @@ fn plan(seg: &Segment, i: usize) -> Result<Plan> {
 
 /// The element loop, monomorphised per option combination so the inner loop has no branches.
 #[inline(always)]
-fn kernel<const WDK: bool, const MODE: u32, const NEST: bool>(s: &Scalars, b: Bufs<'_>) {
+fn kernel<const WDK: bool, const MODE: u32, const NEST: bool>(
+    s: &Scalars,
+    p: &mut [f32],
+    g: &[f32],
+    s0: &mut [f32],
+    s1: &mut [f32],
+    s2: &mut [f32],
+) {
     let [sign, wd, neg_lr, mom, omd] = [s.f[0], s.f[1], s.f[2], s.f[3], s.f[4]];
-    let n = b.params.len();
-    let p = &mut b.params[..n];
-    let g = &b.grads[..n];
-    let [buf, _, _] = b.state;
+    let _ = (s1, s2);
+    let n = p.len();
+    let p = &mut p[..n];
+    let g = &g[..n];
+    let buf = s0;
     if MODE == 0 {
         for i in 0..n {
             let mut d = g[i] * sign;
@@ -120,19 +128,33 @@ fn kernel<const WDK: bool, const MODE: u32, const NEST: bool>(s: &Scalars, b: Bu
     }
 }
 
+fn run(s: &Scalars, b: Bufs<'_>) {
+    let [s0, s1, s2] = b.state;
+    run_slices(s, b.params, b.grads, s0, s1, s2);
+}
+
+// Slices, not `Bufs`, cross into the dispatched function: `&mut` parameters are `noalias` to
+// LLVM, which is what lets it vectorise without run-time overlap checks.
 dispatch! {
-    fn run(s: &Scalars, b: Bufs<'_>) {
+    fn run_slices(
+        s: &Scalars,
+        p: &mut [f32],
+        g: &[f32],
+        s0: &mut [f32],
+        s1: &mut [f32],
+        s2: &mut [f32],
+    ) {
         match s.mode {
-            0 => kernel::<false, 0, false>(s, b),
-            1 => kernel::<true, 0, false>(s, b),
-            2 => kernel::<false, MOM_FIRST, false>(s, b),
-            3 => kernel::<true, MOM_FIRST, false>(s, b),
-            4 => kernel::<false, MOM_RUNNING, false>(s, b),
-            5 => kernel::<true, MOM_RUNNING, false>(s, b),
-            10 => kernel::<false, MOM_FIRST, true>(s, b),
-            11 => kernel::<true, MOM_FIRST, true>(s, b),
-            12 => kernel::<false, MOM_RUNNING, true>(s, b),
-            13 => kernel::<true, MOM_RUNNING, true>(s, b),
+            0 => kernel::<false, 0, false>(s, p, g, s0, s1, s2),
+            1 => kernel::<true, 0, false>(s, p, g, s0, s1, s2),
+            2 => kernel::<false, MOM_FIRST, false>(s, p, g, s0, s1, s2),
+            3 => kernel::<true, MOM_FIRST, false>(s, p, g, s0, s1, s2),
+            4 => kernel::<false, MOM_RUNNING, false>(s, p, g, s0, s1, s2),
+            5 => kernel::<true, MOM_RUNNING, false>(s, p, g, s0, s1, s2),
+            10 => kernel::<false, MOM_FIRST, true>(s, p, g, s0, s1, s2),
+            11 => kernel::<true, MOM_FIRST, true>(s, p, g, s0, s1, s2),
+            12 => kernel::<false, MOM_RUNNING, true>(s, p, g, s0, s1, s2),
+            13 => kernel::<true, MOM_RUNNING, true>(s, p, g, s0, s1, s2),
             m => unreachable!("sgd mode {m} is never planned"),
         }
     }
