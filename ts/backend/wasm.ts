@@ -373,12 +373,15 @@ export function defaultGlueUrl(): string {
 }
 
 /**
- * Loads the backend from the package's `bindings/wasm/` (Node). Throws `BackendError` when the
+ * Loads the backend from the package's `bindings/wasm/` (read from disk in Node, fetched
+ * elsewhere). Throws `BackendError` when the
  * bindings are missing (run `npm run build:wasm`).
  */
 export async function loadWasm(): Promise<WasmBackend> {
   const glueUrl = defaultGlueUrl();
   const wasmUrl = new URL('../../bindings/wasm/downhill_wasm_bg.wasm', import.meta.url);
+  // Outside Node (a browser importing the package as ES modules) the file is fetched instead.
+  if (typeof process === 'undefined' || !process.versions?.node) return loadWasmFrom(glueUrl, wasmUrl);
   let bytes: Uint8Array;
   try {
     const fs = await import('node:fs/promises');

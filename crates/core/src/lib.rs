@@ -47,22 +47,25 @@ pub fn step(
             format!("length {} must equal params length {n}", grads.len()),
         ));
     }
-    let segs = segment::decode(segments, n)?;
-    let plans = segs
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (spec.plan)(s, i))
-        .collect::<Result<Vec<_>>>()?;
+    // Pass 1 checks every row and plan and notes which state slots are used; nothing is
+    // written until all of it holds. Pass 2 decodes again (cheap, and allocation-free, which
+    // matters for small steps) and runs.
+    let mut uses = [false; 3];
+    for (i, seg) in segment::rows(segments, n)?.enumerate() {
+        let plan = (spec.plan)(&seg?, i)?;
+        for (u, p) in uses.iter_mut().zip(plan.uses) {
+            *u |= p;
+        }
+    }
     for (k, slot) in state.iter().enumerate() {
-        let used = plans.iter().any(|p| p.uses[k]);
         let name = spec.state.get(k).copied().unwrap_or("unused");
-        if used && slot.len() != n {
+        if uses[k] && slot.len() != n {
             return Err(Error::range(
                 format!("state[{k}] ({name})"),
                 format!("length {} must equal params length {n}", slot.len()),
             ));
         }
-        if !used && !slot.is_empty() && slot.len() != n {
+        if !uses[k] && !slot.is_empty() && slot.len() != n {
             return Err(Error::range(
                 format!("state[{k}] ({name})"),
                 format!("length {} must be 0 or params length {n}", slot.len()),
@@ -78,17 +81,19 @@ pub fn step(
         state: [s0, s1, s2],
     };
     let mut pos = 0usize;
-    for (seg, plan) in segs.iter().zip(&plans) {
+    for (i, seg) in segment::rows(segments, n)?.enumerate() {
+        let seg = seg?;
+        let plan = (spec.plan)(&seg, i)?;
         let (_, tail) = rest.split_at(seg.offset - pos);
         let (mut piece, tail) = tail.split_at(seg.len);
         rest = tail;
         pos = seg.offset + seg.len;
-        for k in 0..3 {
-            if !plan.uses[k] {
-                piece.state[k] = &mut [];
+        for (slot, used) in piece.state.iter_mut().zip(plan.uses) {
+            if !used {
+                *slot = &mut [];
             }
         }
-        run_piece(plan, piece, parallel);
+        run_piece(&plan, piece, parallel);
     }
     Ok(())
 }

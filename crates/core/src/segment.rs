@@ -73,6 +73,11 @@ pub(crate) fn non_negative(v: f64, arg: impl FnOnce() -> String) -> Result<f64> 
 /// Decodes and checks the table against an arena of `arena_len` elements: every row in bounds,
 /// rows in increasing order and not overlapping (so no element is stepped twice).
 pub fn decode(table: &[f64], arena_len: usize) -> Result<Vec<Segment>> {
+    rows(table, arena_len)?.collect()
+}
+
+/// Like [`decode`], without allocating: yields each row in order, checked as it goes.
+pub fn rows(table: &[f64], arena_len: usize) -> Result<Rows<'_>> {
     if table.len() % SEG_STRIDE != 0 {
         return Err(Error::type_(
             "segments",
@@ -82,9 +87,30 @@ pub fn decode(table: &[f64], arena_len: usize) -> Result<Vec<Segment>> {
             ),
         ));
     }
-    let mut out = Vec::with_capacity(table.len() / SEG_STRIDE);
-    let mut end_prev = 0usize;
-    for (i, row) in table.chunks_exact(SEG_STRIDE).enumerate() {
+    Ok(Rows {
+        rows: table.chunks_exact(SEG_STRIDE).enumerate(),
+        arena_len,
+        end_prev: 0,
+    })
+}
+
+pub struct Rows<'a> {
+    rows: std::iter::Enumerate<std::slice::ChunksExact<'a, f64>>,
+    arena_len: usize,
+    end_prev: usize,
+}
+
+impl Iterator for Rows<'_> {
+    type Item = Result<Segment>;
+
+    fn next(&mut self) -> Option<Result<Segment>> {
+        let (i, row) = self.rows.next()?;
+        Some(self.check(i, row))
+    }
+}
+
+impl Rows<'_> {
+    fn check(&mut self, i: usize, row: &[f64]) -> Result<Segment> {
         let name = |col: &str| format!("segments[{i}].{col}");
         let offset = index(row[0], || name("offset"))?;
         let len = index(row[1], || name("len"))?;
@@ -95,12 +121,16 @@ pub fn decode(table: &[f64], arena_len: usize) -> Result<Vec<Segment>> {
                 "must be >= 1 (the count after this step)",
             ));
         }
-        if offset < end_prev {
+        if offset < self.end_prev {
             return Err(Error::range(
                 name("offset"),
-                format!("segments must be sorted and disjoint; {offset} overlaps the previous one ending at {end_prev}"),
+                format!(
+                    "segments must be sorted and disjoint; {offset} overlaps the previous one ending at {}",
+                    self.end_prev
+                ),
             ));
         }
+        let arena_len = self.arena_len;
         let end = offset
             .checked_add(len)
             .filter(|&e| e <= arena_len)
@@ -110,8 +140,8 @@ pub fn decode(table: &[f64], arena_len: usize) -> Result<Vec<Segment>> {
                     format!("range {offset}..{offset}+{len} exceeds params length {arena_len}"),
                 )
             })?;
-        end_prev = end;
-        out.push(Segment {
+        self.end_prev = end;
+        Ok(Segment {
             offset,
             len,
             step,
@@ -119,9 +149,8 @@ pub fn decode(table: &[f64], arena_len: usize) -> Result<Vec<Segment>> {
             weight_decay: non_negative(row[4], || name("weight_decay"))?,
             maximize: flag(row[5], || name("maximize"))?,
             extra: [row[6], row[7], row[8], row[9]],
-        });
+        })
     }
-    Ok(out)
 }
 
 #[cfg(test)]
