@@ -5,7 +5,7 @@
  * and rejection of bad options.
  */
 import { describe, expect, it } from 'vitest';
-import type { Backend } from '../ts/backend/types.js';
+import type { Backend, Buffer } from '../ts/backend/types.js';
 import { Adam, type AdamOptions } from '../ts/optim/adam.js';
 import { AdamW } from '../ts/optim/adamw.js';
 import type { BaseOptions, Optimizer } from '../ts/optim/optimizer.js';
@@ -234,6 +234,19 @@ describe('bad options are rejected with typed errors naming the argument', () =>
       expect(() => opt.step()).toThrow(/^options\.lr: must be finite and >= 0, got -0.5$/);
       expect(Array.from(st.get('w'))).toEqual([1, 2, 3]);
       expect(opt.stepCount('w')).toBe(0);
+    }
+  });
+
+  it('a buffer that is not f32 is a TypeError naming it on every backend, and nothing changes', () => {
+    for (const b of ready) {
+      const p = b.alloc(2);
+      p.view().set([1, 2]);
+      const fake = { length: 2, disposed: false, view: () => new Float64Array(2), dispose() {} } as unknown as Buffer;
+      const table = Float64Array.of(0, 2, 1, 0.1, 0, 0, 0, 0, 0, 0);
+      expect(() => b.step(0, table, p, fake, [null, null, null]), b.name).toThrow(TypeError);
+      expect(() => b.step(0, table, p, fake, [null, null, null]), b.name).toThrow(/^grads: /);
+      expect(() => b.step(0, [0, 2] as unknown as Float64Array, p, p, [null, null, null]), b.name).toThrow(/^segments: /);
+      expect(Array.from(p.view())).toEqual([1, 2]);
     }
   });
 

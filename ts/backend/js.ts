@@ -1,5 +1,5 @@
 /** The pure-TypeScript backend: buffers are `Float32Array`s, kernels are the mirror in ts/kernels. */
-import { BackendError } from '../errors.js';
+import { BackendError, typeError } from '../errors.js';
 import { step } from '../kernels/index.js';
 import type { Backend, Buffer } from './types.js';
 
@@ -29,9 +29,18 @@ export class HeapBuffer implements Buffer {
   }
 }
 
-/** The array behind a state slot, or a shared empty array for an unused slot. */
-export function slotView(b: Buffer | null): Float32Array {
-  return b ? b.view() : EMPTY;
+/** The array behind `b`, checked to be a `Float32Array` (the bindings read raw f32 memory). */
+export function f32View(b: Buffer, arg: string): Float32Array {
+  const v: unknown = b?.view?.();
+  if (!(v instanceof Float32Array)) {
+    throw typeError(arg, `must be a buffer of f32 values (Float32Array), got ${(v as object | undefined)?.constructor?.name ?? typeof v}`);
+  }
+  return v;
+}
+
+/** The array behind state slot `k`, or a shared empty array for an unused slot. */
+export function slotView(b: Buffer | null, k: number): Float32Array {
+  return b ? f32View(b, `state[${k}]`) : EMPTY;
 }
 
 export function loadJs(): Backend {
@@ -40,7 +49,12 @@ export function loadJs(): Backend {
     info: () => ({ name: 'js', simd: 'none', threads: 1 }),
     alloc: (length) => new HeapBuffer('js', length),
     step(kernel, segments, params, grads, state) {
-      step(kernel, segments, params.view(), grads.view(), [slotView(state[0]), slotView(state[1]), slotView(state[2])]);
+      if (!(segments instanceof Float64Array)) throw typeError('segments', 'must be a Float64Array');
+      step(kernel, segments, f32View(params, 'params'), f32View(grads, 'grads'), [
+        slotView(state[0], 0),
+        slotView(state[1], 1),
+        slotView(state[2], 2),
+      ]);
     },
   };
 }

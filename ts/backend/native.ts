@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { fromCoreError, rangeError, typeError } from '../errors.js';
-import { HeapBuffer, slotView } from './js.js';
+import { f32View, HeapBuffer, slotView } from './js.js';
 import type { Backend } from './types.js';
 
 /** The addon's exports (crates/napi/src/lib.rs). */
@@ -72,11 +72,11 @@ export function loadNative(): Backend {
         throw rangeError('kernel', `must be a non-negative integer kernel id, got ${kernel}`);
       }
       if (!(segments instanceof Float64Array)) throw typeError('segments', 'must be a Float64Array');
-      const p = params.view();
-      const g = grads.view();
-      const s0 = slotView(state[0]);
-      const s1 = slotView(state[1]);
-      const s2 = slotView(state[2]);
+      const p = f32View(params, 'params');
+      const g = f32View(grads, 'grads');
+      const s0 = slotView(state[0], 0);
+      const s1 = slotView(state[1], 1);
+      const s2 = slotView(state[2], 2);
       try {
         a.step(kernel, segments, p, g, s0, s1, s2);
       } catch (err) {
