@@ -4,6 +4,7 @@
  * Skipped when bindings/native/downhill.node has not been built, except in CI, where a missing
  * addon must fail. Build it with `bash scripts/build-native.sh`.
  */
+import { powiExact } from '../ts/kernels/pow.js';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -35,18 +36,6 @@ function row(r: {
   return [r.offset, r.len, r.step, r.lr, r.weightDecay ?? 0, r.maximize ? 1 : 0, ...e];
 }
 
-/** `base^exp` by the same f64 multiplications as crates/core/src/pow.rs. */
-function powi(base: number, exp: number): number {
-  let result = 1;
-  let b = base;
-  let e = exp;
-  while (e > 0) {
-    if (e % 2 === 1) result *= b;
-    e = Math.floor(e / 2);
-    if (e > 0) b *= b;
-  }
-  return result;
-}
 
 /** Deterministic pseudo-random f32 values in [-1, 1). */
 function randomArray(n: number, seed: number): Float32Array {
@@ -143,8 +132,8 @@ describe.skipIf(!RUN)('native backend (bindings/native/downhill.node)', () => {
     // crates/core/src/optim/adam.rs: scalars in f64 rounded once, element math in f32.
     const seg = (s: typeof s0, from: number, to: number) => {
       const sign = s.max ? -1 : 1;
-      const bc1 = 1 - powi(s.b1, s.t);
-      const bc2 = 1 - powi(s.b2, s.t);
+      const bc1 = 1 - powiExact(s.b1, s.t);
+      const bc2 = 1 - powiExact(s.b2, s.t);
       const [wd, b1, omb1, b2, omb2] = [f(s.wd), f(s.b1), f(1 - s.b1), f(s.b2), f(1 - s.b2)];
       const [invBc2s, eps, negStep] = [f(1 / Math.sqrt(bc2)), f(s.eps), f(-(s.lr / bc1))];
       for (let i = from; i < to; i++) {

@@ -19,3 +19,4 @@ export { BackendError } from './errors.js';
 export { Rng } from './random.js';
 export { VERSION } from './version.js';
 export { clipGradNorm, clipGradValue } from './clip.js';
+export { loadWasmFrom, WasmBackend } from './backend/wasm.js';

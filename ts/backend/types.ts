@@ -49,7 +49,34 @@ export interface Backend {
     grads: Buffer,
     state: readonly [Buffer | null, Buffer | null, Buffer | null],
   ): void;
+  /**
+   * Optional: checks the buffers once and returns a step over them. Same results and errors as
+   * `step`; a backend without it is bound by `bindStep` below.
+   */
+  bind?(
+    params: Buffer,
+    grads: Buffer,
+    state: readonly [Buffer | null, Buffer | null, Buffer | null],
+  ): BoundStep;
 }
+
+/** `backend.bind(...)`, or a closure over `backend.step` for backends that have no `bind`. */
+export function bindStep(
+  backend: Backend,
+  params: Buffer,
+  grads: Buffer,
+  state: readonly [Buffer | null, Buffer | null, Buffer | null],
+): BoundStep {
+  if (backend.bind) return backend.bind(params, grads, state);
+  const slots = [...state] as [Buffer | null, Buffer | null, Buffer | null];
+  return (kernel, segments) => backend.step(kernel, segments, params, grads, slots);
+}
+
+/**
+ * `step` with its buffers fixed: what `Backend.bind` returns. Optimizers bind once (and again
+ * only when a state slot is added), so per-step work is the segment table alone.
+ */
+export type BoundStep = (kernel: number, segments: Float64Array) => void;
 
 /** Kernel wire ids, as in crates/core/src/registry.rs. */
 export const KERNEL = { SGD: 0, Adam: 1, AdamW: 2 } as const;

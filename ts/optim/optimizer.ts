@@ -3,8 +3,8 @@
  * created state in flat slots matching the arena, the segment table that makes one step one
  * backend call, and PyTorch-compatible state dicts.
  */
-import type { Buffer } from '../backend/types.js';
-import { SEG_STRIDE } from '../backend/types.js';
+import type { BoundStep, Buffer } from '../backend/types.js';
+import { bindStep, SEG_STRIDE } from '../backend/types.js';
 import { rangeError, typeError } from '../errors.js';
 import type { ParamStore } from '../params.js';
 
@@ -83,6 +83,8 @@ export abstract class Optimizer<O extends BaseOptions> {
   /** Maximal runs of arena-adjacent tensors of one group, sorted by offset. */
   #runs: { group: number; offset: number; len: number; members: number[] }[] = [];
   #table = new Float64Array(0);
+  /** The backend step over this store's buffers and the current slots; null when slots change. */
+  #bound: BoundStep | null = null;
 
   protected constructor(
     def: OptimizerDef<O>,
@@ -177,13 +179,16 @@ export abstract class Optimizer<O extends BaseOptions> {
       u2 ||= u[2];
     }
     const table = this.#buildTable();
-    const backend = this.params.backend;
     const slots = this.#slots;
-    if (u0 && !slots[0]) slots[0] = backend.alloc(this.params.size);
-    if (u1 && !slots[1]) slots[1] = backend.alloc(this.params.size);
-    if (u2 && !slots[2]) slots[2] = backend.alloc(this.params.size);
-    const { params, grads } = this.params.buffers;
-    backend.step(def.kernel, table, params, grads, slots);
+    if ((u0 && !slots[0]) || (u1 && !slots[1]) || (u2 && !slots[2])) {
+      const backend = this.params.backend;
+      if (u0 && !slots[0]) slots[0] = backend.alloc(this.params.size);
+      if (u1 && !slots[1]) slots[1] = backend.alloc(this.params.size);
+      if (u2 && !slots[2]) slots[2] = backend.alloc(this.params.size);
+      this.#bound = null;
+    }
+    this.#bound ??= this.#bind();
+    this.#bound(def.kernel, table);
     const steps = this.#steps;
     for (let i = 0; i < steps.length; i++) steps[i] += 1;
     return loss;
@@ -223,6 +228,11 @@ export abstract class Optimizer<O extends BaseOptions> {
       else for (const i of r.members) put(this.#tensors[i].offset, this.#tensors[i].size, steps[i], r.group);
     }
     return t;
+  }
+
+  #bind(): BoundStep {
+    const { params, grads } = this.params.buffers;
+    return bindStep(this.params.backend, params, grads, this.#slots);
   }
 
   /** Zeroes the gradients of this optimizer's tensors. */
@@ -346,7 +356,10 @@ export abstract class Optimizer<O extends BaseOptions> {
       const t = this.params.tensor(w.name);
       this.#steps[this.#index.get(w.name) as number] = w.steps;
       for (const [k, arr] of w.bufs) {
-        this.#slots[k] ??= this.params.backend.alloc(this.params.size);
+        if (!this.#slots[k]) {
+          this.#slots[k] = this.params.backend.alloc(this.params.size);
+          this.#bound = null;
+        }
         (this.#slots[k] as Buffer).view().set(arr, t.offset);
       }
     }
@@ -356,6 +369,7 @@ export abstract class Optimizer<O extends BaseOptions> {
   dispose(): void {
     for (const s of this.#slots) s?.dispose();
     this.#slots = [null, null, null];
+    this.#bound = null;
   }
 }
 

@@ -104,7 +104,7 @@ fn run_piece(plan: &Plan, piece: Bufs<'_>, parallel: bool) {
         return run_parallel(plan, piece, rayon::current_num_threads());
     }
     let _ = parallel;
-    (plan.run)(&plan.scalars, piece);
+    piece.run(plan);
 }
 
 /// Splits into `ways` pieces on 64-element boundaries (whole cache lines, whole vectors), so
@@ -112,7 +112,7 @@ fn run_piece(plan: &Plan, piece: Bufs<'_>, parallel: bool) {
 #[cfg(feature = "threads")]
 fn run_parallel(plan: &Plan, piece: Bufs<'_>, ways: usize) {
     if ways <= 1 || piece.len() < 2 * 64 {
-        return (plan.run)(&plan.scalars, piece);
+        return piece.run(plan);
     }
     let left_ways = ways / 2;
     let mid = (piece.len() * left_ways / ways) & !63;

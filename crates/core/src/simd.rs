@@ -34,25 +34,51 @@ pub fn level() -> &'static str {
     }
 }
 
-/// Defines `fn $name(args)` from a body that is inlined into a baseline copy and, on x86-64, an
-/// AVX2 copy selected at run time.
+/// Defines a kernel entry `fn $name(s, p, g, s0, s1, s2)` (see `optim::RunFn`) from a body that
+/// is inlined into a baseline copy and, on x86-64, an AVX2 copy selected at run time.
+///
+/// Slices, not a struct of slices, are the parameters: `&mut` parameters are `noalias` to LLVM,
+/// which is what lets it vectorise the loops without run-time overlap checks.
 macro_rules! dispatch {
-    ($vis:vis fn $name:ident($($a:ident : $t:ty),* $(,)?) $body:block) => {
-        $vis fn $name($($a: $t),*) {
+    ($name:ident, |$s:ident, $p:ident, $g:ident, $s0:ident, $s1:ident, $s2:ident| $body:expr) => {
+        fn $name(
+            $s: &Scalars,
+            $p: &mut [f32],
+            $g: &[f32],
+            $s0: &mut [f32],
+            $s1: &mut [f32],
+            $s2: &mut [f32],
+        ) {
             #[inline(always)]
-            fn body($($a: $t),*) $body
+            fn body(
+                $s: &Scalars,
+                $p: &mut [f32],
+                $g: &[f32],
+                $s0: &mut [f32],
+                $s1: &mut [f32],
+                $s2: &mut [f32],
+            ) {
+                $body
+            }
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx2")]
-                unsafe fn wide($($a: $t),*) {
-                    body($($a),*)
+                unsafe fn wide(
+                    s: &Scalars,
+                    p: &mut [f32],
+                    g: &[f32],
+                    s0: &mut [f32],
+                    s1: &mut [f32],
+                    s2: &mut [f32],
+                ) {
+                    body(s, p, g, s0, s1, s2)
                 }
                 if $crate::simd::has_avx2() {
                     // SAFETY: `wide` only needs AVX2, which the CPU reported just above.
-                    return unsafe { wide($($a),*) };
+                    return unsafe { wide($s, $p, $g, $s0, $s1, $s2) };
                 }
             }
-            body($($a),*)
+            body($s, $p, $g, $s0, $s1, $s2)
         }
     };
 }

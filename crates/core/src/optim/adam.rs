@@ -38,7 +38,7 @@
 //! assert!((p[0] - 0.9).abs() < 1e-6); // the first Adam step moves by lr · sign(g)
 //! ```
 
-use super::{Bufs, KernelSpec, Plan, Scalars};
+use super::{KernelSpec, Plan, Scalars};
 use crate::error::{Error, Result};
 use crate::pow::powi_exact;
 use crate::segment::{flag, non_negative, Segment};
@@ -59,19 +59,20 @@ fn plan(seg: &Segment, i: usize) -> Result<Plan> {
     plan_with(seg, i, false)
 }
 
-fn beta(v: f64, arg: String) -> Result<f64> {
+/// `arg` is a closure so the name is only formatted on error (this runs on every step).
+fn beta(v: f64, arg: impl FnOnce() -> String) -> Result<f64> {
     if (0.0..1.0).contains(&v) {
         Ok(v)
     } else {
-        Err(Error::range(arg, format!("must be in [0, 1), got {v}")))
+        Err(Error::range(arg(), format!("must be in [0, 1), got {v}")))
     }
 }
 
 /// Checks an Adam-family segment and computes its scalars; `decoupled` selects AdamW's decay.
 pub(crate) fn plan_with(seg: &Segment, i: usize, decoupled: bool) -> Result<Plan> {
     let name = |c: &str| format!("segments[{i}].{c}");
-    let b1 = beta(seg.extra[0], name("beta1"))?;
-    let b2 = beta(seg.extra[1], name("beta2"))?;
+    let b1 = beta(seg.extra[0], || name("beta1"))?;
+    let b2 = beta(seg.extra[1], || name("beta2"))?;
     let eps = non_negative(seg.extra[2], || name("eps"))?;
     let amsgrad = flag(seg.extra[3], || name("amsgrad"))?;
     let bc1 = 1.0 - powi_exact(b1, seg.step);
@@ -148,30 +149,12 @@ fn kernel<const L2K: bool, const DECAYK: bool, const AMSK: bool>(
     }
 }
 
-fn run(s: &Scalars, b: Bufs<'_>) {
-    let [s0, s1, s2] = b.state;
-    run_slices(s, b.params, b.grads, s0, s1, s2);
-}
-
-// Slices, not `Bufs`, cross into the dispatched function: `&mut` parameters are `noalias` to
-// LLVM, which is what lets it vectorise without run-time overlap checks.
-dispatch! {
-    fn run_slices(
-        s: &Scalars,
-        p: &mut [f32],
-        g: &[f32],
-        s0: &mut [f32],
-        s1: &mut [f32],
-        s2: &mut [f32],
-    ) {
-        match s.mode {
-            0 => kernel::<false, false, false>(s, p, g, s0, s1, s2),
-            1 => kernel::<true, false, false>(s, p, g, s0, s1, s2),
-            2 => kernel::<false, true, false>(s, p, g, s0, s1, s2),
-            4 => kernel::<false, false, true>(s, p, g, s0, s1, s2),
-            5 => kernel::<true, false, true>(s, p, g, s0, s1, s2),
-            6 => kernel::<false, true, true>(s, p, g, s0, s1, s2),
-            m => unreachable!("adam mode {m} is never planned"),
-        }
-    }
-}
+dispatch!(run, |s, p, g, s0, s1, s2| match s.mode {
+    0 => kernel::<false, false, false>(s, p, g, s0, s1, s2),
+    1 => kernel::<true, false, false>(s, p, g, s0, s1, s2),
+    2 => kernel::<false, true, false>(s, p, g, s0, s1, s2),
+    4 => kernel::<false, false, true>(s, p, g, s0, s1, s2),
+    5 => kernel::<true, false, true>(s, p, g, s0, s1, s2),
+    6 => kernel::<false, true, true>(s, p, g, s0, s1, s2),
+    m => unreachable!("adam mode {m} is never planned"),
+});

@@ -46,6 +46,12 @@ impl<'a> Bufs<'a> {
         )
     }
 
+    /// Runs `plan`'s element loop over these buffers.
+    pub fn run(self, plan: &Plan) {
+        let [s0, s1, s2] = self.state;
+        (plan.run)(&plan.scalars, self.params, self.grads, s0, s1, s2);
+    }
+
     pub fn len(&self) -> usize {
         self.params.len()
     }
@@ -69,8 +75,11 @@ pub struct Scalars {
 pub struct Plan {
     pub scalars: Scalars,
     pub uses: [bool; 3],
-    pub run: fn(&Scalars, Bufs<'_>),
+    pub run: RunFn,
 }
+
+/// A kernel's element loop: scalars, params, grads, and the three state slots (empty if unused).
+pub type RunFn = fn(&Scalars, &mut [f32], &[f32], &mut [f32], &mut [f32], &mut [f32]);
 
 /// The registry's view of an optimizer.
 pub struct KernelSpec {

@@ -30,7 +30,7 @@
 //! assert_eq!(p, vec![1.0 - 0.1 * 0.5, 2.0 + 0.1]);
 //! ```
 
-use super::{Bufs, KernelSpec, Plan, Scalars};
+use super::{KernelSpec, Plan, Scalars};
 use crate::error::{Error, Result};
 use crate::segment::{flag, non_negative, Segment};
 use crate::simd::dispatch;
@@ -128,34 +128,16 @@ fn kernel<const WDK: bool, const MODE: u32, const NEST: bool>(
     }
 }
 
-fn run(s: &Scalars, b: Bufs<'_>) {
-    let [s0, s1, s2] = b.state;
-    run_slices(s, b.params, b.grads, s0, s1, s2);
-}
-
-// Slices, not `Bufs`, cross into the dispatched function: `&mut` parameters are `noalias` to
-// LLVM, which is what lets it vectorise without run-time overlap checks.
-dispatch! {
-    fn run_slices(
-        s: &Scalars,
-        p: &mut [f32],
-        g: &[f32],
-        s0: &mut [f32],
-        s1: &mut [f32],
-        s2: &mut [f32],
-    ) {
-        match s.mode {
-            0 => kernel::<false, 0, false>(s, p, g, s0, s1, s2),
-            1 => kernel::<true, 0, false>(s, p, g, s0, s1, s2),
-            2 => kernel::<false, MOM_FIRST, false>(s, p, g, s0, s1, s2),
-            3 => kernel::<true, MOM_FIRST, false>(s, p, g, s0, s1, s2),
-            4 => kernel::<false, MOM_RUNNING, false>(s, p, g, s0, s1, s2),
-            5 => kernel::<true, MOM_RUNNING, false>(s, p, g, s0, s1, s2),
-            10 => kernel::<false, MOM_FIRST, true>(s, p, g, s0, s1, s2),
-            11 => kernel::<true, MOM_FIRST, true>(s, p, g, s0, s1, s2),
-            12 => kernel::<false, MOM_RUNNING, true>(s, p, g, s0, s1, s2),
-            13 => kernel::<true, MOM_RUNNING, true>(s, p, g, s0, s1, s2),
-            m => unreachable!("sgd mode {m} is never planned"),
-        }
-    }
-}
+dispatch!(run, |s, p, g, s0, s1, s2| match s.mode {
+    0 => kernel::<false, 0, false>(s, p, g, s0, s1, s2),
+    1 => kernel::<true, 0, false>(s, p, g, s0, s1, s2),
+    2 => kernel::<false, MOM_FIRST, false>(s, p, g, s0, s1, s2),
+    3 => kernel::<true, MOM_FIRST, false>(s, p, g, s0, s1, s2),
+    4 => kernel::<false, MOM_RUNNING, false>(s, p, g, s0, s1, s2),
+    5 => kernel::<true, MOM_RUNNING, false>(s, p, g, s0, s1, s2),
+    10 => kernel::<false, MOM_FIRST, true>(s, p, g, s0, s1, s2),
+    11 => kernel::<true, MOM_FIRST, true>(s, p, g, s0, s1, s2),
+    12 => kernel::<false, MOM_RUNNING, true>(s, p, g, s0, s1, s2),
+    13 => kernel::<true, MOM_RUNNING, true>(s, p, g, s0, s1, s2),
+    m => unreachable!("sgd mode {m} is never planned"),
+});
