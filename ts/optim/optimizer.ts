@@ -85,6 +85,8 @@ export abstract class Optimizer<O extends BaseOptions> {
   #table = new Float64Array(0);
   /** The backend step over this store's buffers and the current slots; null when slots change. */
   #bound: BoundStep | null = null;
+  /** How messages name each group's options: `options.` or `groups[i].`. */
+  readonly #groupArgs: string[] = [];
 
   protected constructor(
     def: OptimizerDef<O>,
@@ -122,7 +124,9 @@ export abstract class Optimizer<O extends BaseOptions> {
         owner.set(name, gi);
       });
       const { params: names, ...rest } = g;
-      const group = { ...this.defaults, ...stripUndefined(rest), params: [...names] } as ParamGroup<O>;
+      // Membership is fixed (the arena runs are computed from it); options stay writable.
+      const group = { ...this.defaults, ...stripUndefined(rest), params: Object.freeze([...names]) } as ParamGroup<O>;
+      this.#groupArgs.push(arg);
       def.check(group, arg);
       return group;
     });
@@ -172,7 +176,7 @@ export abstract class Optimizer<O extends BaseOptions> {
     let u2 = false;
     for (let gi = 0; gi < groups.length; gi++) {
       const g = groups[gi];
-      def.check(g, groups.length > 1 ? `groups[${gi}].` : 'options.');
+      def.check(g, this.#groupArgs[gi]);
       const u = def.uses(g);
       u0 ||= u[0];
       u1 ||= u[1];
