@@ -35,15 +35,23 @@ const TYPES: Record<string, string> = {
   '.wasm': 'application/wasm',
 };
 
-/** Serves `/` (the page) and `/bindings/wasm/*` only. */
+const DIST_DIR = join(ROOT, 'dist');
+
+/** Serves `/` (the page), `/bindings/wasm/*` and the compiled package in `/dist/*`. */
 function serve(): Promise<Server> {
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     let file: string | null = null;
     if (path === '/' || path === '/index.html') file = PAGE;
-    else if (path.startsWith('/bindings/wasm/')) {
-      const f = normalize(join(WASM_DIR, path.slice('/bindings/wasm/'.length)));
-      if (f.startsWith(WASM_DIR + sep) && existsSync(f)) file = f;
+    else {
+      for (const [prefix, dir] of [
+        ['/bindings/wasm/', WASM_DIR],
+        ['/dist/', DIST_DIR],
+      ] as const) {
+        if (!path.startsWith(prefix)) continue;
+        const f = normalize(join(dir, path.slice(prefix.length)));
+        if (f.startsWith(dir + sep) && existsSync(f)) file = f;
+      }
     }
     if (file === null) {
       res.writeHead(404).end('not found');
@@ -132,6 +140,41 @@ describe.skipIf(!run)('wasm in headless Chromium', () => {
     expect(got.params).toEqual(bitsOf(p));
     expect(got.state).toEqual(s.map(bitsOf));
     expect(got.params).not.toEqual(arg.params); // the step did move the parameters
+    await page.close();
+  }, 60_000);
+
+  it('the public API (dist/index.js as ES modules) picks wasm in the browser and matches Node', async () => {
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    const { port } = server.address() as AddressInfo;
+    await page.goto(`http://127.0.0.1:${port}/`);
+    // A string, so vitest's transform leaves the page's own `import()` alone.
+    const got = (await page.evaluate(`(async () => {
+      const m = await import('/dist/index.js');
+      const { report } = await m.selectBackend();
+      const s = await m.ParamStore.create({ w: { shape: [5], init: [0.5, -1.25, 3, 0.1, -0.3] } });
+      const opt = new m.AdamW(s, { lr: 0.01, amsgrad: true });
+      for (let t = 0; t < 3; t++) {
+        s.setGrad('w', [0.2 * t, -0.7, 1.5, -0.05, 0.4 / (t + 1)]);
+        opt.step();
+      }
+      return { active: report.active, native: report.backends.native, used: s.backend.name, w: Array.from(s.get('w')) };
+    })()`)) as { active: string; native: { available: boolean }; used: string; w: number[] };
+    expect(errors).toEqual([]);
+    expect(got.active).toBe('wasm');
+    expect(got.used).toBe('wasm');
+    expect(got.native.available).toBe(false);
+
+    const { ParamStore } = await import('../../ts/params.js');
+    const { AdamW } = await import('../../ts/optim/adamw.js');
+    const s = new ParamStore(await loadWasm(), { w: { shape: [5], init: [0.5, -1.25, 3, 0.1, -0.3] } });
+    const opt = new AdamW(s, { lr: 0.01, amsgrad: true });
+    for (let t = 0; t < 3; t++) {
+      s.setGrad('w', [0.2 * t, -0.7, 1.5, -0.05, 0.4 / (t + 1)]);
+      opt.step();
+    }
+    expect(got.w).toEqual(Array.from(s.get('w')));
     await page.close();
   }, 60_000);
 });
