@@ -43,7 +43,8 @@ const listFlag = (k, dflt, allowed) => {
   const v = flags.get(k);
   if (v === undefined) return [...dflt];
   const items = String(v).split(',').filter(Boolean);
-  for (const it of items) if (allowed && !allowed.includes(it)) throw new Error(`--${k}: unknown ${it} (expected ${allowed.join(', ')})`);
+  for (const it of items)
+    if (allowed && !allowed.includes(it)) throw new Error(`--${k}: unknown ${it} (expected ${allowed.join(', ')})`);
   return items;
 };
 const kernels = listFlag('kernels', BENCH_KERNELS, [...BENCH_KERNELS]);
@@ -100,7 +101,11 @@ async function runGroup(kernel, n, groupBackends) {
     log(`\n${kernel} n=${short(n)}`);
     const res = await runSuite(
       `${kernel} n=${short(n)}`,
-      cases.map((c) => ({ name: `${kernel} ${c.backend} n=${short(n)}`, fn: c.run, options: caseOptions(c.backend, n) })),
+      cases.map((c) => ({
+        name: `${kernel} ${c.backend} n=${short(n)}`,
+        fn: c.run,
+        options: caseOptions(c.backend, n),
+      })),
       { folder: bennyDir, file: `${kernel}-n${short(n)}` },
     );
     return cases.map((c, i) => {
@@ -195,8 +200,10 @@ const writeAtomic = (path, text) => {
 };
 writeAtomic(join(outDir, 'latest.json'), `${JSON.stringify({ machine: m, results: all }, null, 2)}\n`);
 
-const get = (kernel, backend, n) => all.find((r) => r.kernel === kernel && r.backend === backend && r.n === n)?.nsPerParam;
-const ns = (x) => (x === undefined ? '' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x >= 1 ? x.toFixed(2) : x.toFixed(3));
+const get = (kernel, backend, n) =>
+  all.find((r) => r.kernel === kernel && r.backend === backend && r.n === n)?.nsPerParam;
+const ns = (x) =>
+  x === undefined ? '' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x >= 1 ? x.toFixed(2) : x.toFixed(3);
 const ratio = (a, b) => (a === undefined || b === undefined ? '' : `${(a / b).toFixed(a / b >= 10 ? 0 : 1)}×`);
 const cols = ['native', 'wasm', 'js', 'naive-js'];
 const pkg = JSON.parse(readFileSync(join(root, 'node_modules', 'benny', 'package.json'), 'utf8'));
@@ -253,4 +260,6 @@ md.push('');
 writeAtomic(join(outDir, 'latest.md'), md.join('\n'));
 
 const secs = (performance.now() - t0) / 1000;
-log(`\nwrote ${relative(process.cwd(), join(outDir, 'latest.json'))}, ${relative(process.cwd(), join(outDir, 'latest.md'))}, benny output in ${relative(process.cwd(), bennyDir)}/ (${secs.toFixed(0)} s)`);
+log(
+  `\nwrote ${relative(process.cwd(), join(outDir, 'latest.json'))}, ${relative(process.cwd(), join(outDir, 'latest.md'))}, benny output in ${relative(process.cwd(), bennyDir)}/ (${secs.toFixed(0)} s)`,
+);

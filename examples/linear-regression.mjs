@@ -50,11 +50,23 @@ const [w, b] = result.x;
 const h = result.history;
 
 if (json) {
-  console.log(JSON.stringify({ backend: result.backend, optimizer: type, slope: w, intercept: b, iterations: result.iterations, converged: result.converged, history: h }));
+  console.log(
+    JSON.stringify({
+      backend: result.backend,
+      optimizer: type,
+      slope: w,
+      intercept: b,
+      iterations: result.iterations,
+      converged: result.converged,
+      history: h,
+    }),
+  );
 } else {
   console.log(`backend:        ${result.backend}`);
   console.log(`optimizer:      ${type} (lr ${lr})`);
   console.log(`fitted:         slope ${w.toFixed(4)}, intercept ${b.toFixed(4)}   (true: 3, 2)`);
   console.log(`iterations:     ${result.iterations}${result.converged ? ' (converged: step < 1e-6)' : ''}`);
-  console.log(`loss curve:     ${h[0].toFixed(6)} → ${h[1].toFixed(6)} → ${h[2].toFixed(6)} … ${h[h.length - 2].toFixed(6)} → ${h[h.length - 1].toFixed(6)}`);
+  console.log(
+    `loss curve:     ${h[0].toFixed(6)} → ${h[1].toFixed(6)} → ${h[2].toFixed(6)} … ${h[h.length - 2].toFixed(6)} → ${h[h.length - 1].toFixed(6)}`,
+  );
 }

@@ -28,6 +28,9 @@ else
   say "clippy not installed; skipped"
 fi
 
+say "formatting and types (prettier --check, tsc --noEmit)"
+npm run --silent lint
+
 say "vitest (native, wasm, js, browser)"
 report=$(mktemp)
 status=0

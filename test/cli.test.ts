@@ -10,7 +10,10 @@ const CLI = join(ROOT, 'dist', 'cli.js');
 const { ready } = await backends();
 
 function run(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, DOWNHILL_BACKEND: '' } });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, DOWNHILL_BACKEND: '' },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -28,7 +31,13 @@ describe('downhill CLI', () => {
   });
 
   it('conformance --backend all --json passes every SGD/Adam/AdamW case and skips the rest', () => {
-    const r = run('conformance', join(SHARED, 'conformance'), '--backend', ready.map((b) => b.name).join(','), '--json');
+    const r = run(
+      'conformance',
+      join(SHARED, 'conformance'),
+      '--backend',
+      ready.map((b) => b.name).join(','),
+      '--json',
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const { results } = JSON.parse(r.stdout);
@@ -38,7 +47,8 @@ describe('downhill CLI', () => {
       expect(x.status, `${x.case} on ${x.backend}`).toBe('pass');
       expect(x.maxRelErr).toBeLessThan(1e-4);
     }
-    for (const x of results) expect(Object.keys(x).slice(0, 5)).toEqual(['case', 'backend', 'status', 'maxAbsErr', 'maxRelErr']);
+    for (const x of results)
+      expect(Object.keys(x).slice(0, 5)).toEqual(['case', 'backend', 'status', 'maxAbsErr', 'maxRelErr']);
     expect(results.some((x: { status: string }) => x.status === 'skip')).toBe(true);
   });
 

@@ -9,7 +9,9 @@ const mustRun = ['SGD', 'Adam', 'AdamW'];
 
 describe('PyTorch conformance cases', () => {
   it('finds the SGD/Adam/AdamW cases', () => {
-    const ours = cases.filter((c) => c.kind === 'optimizer' && mustRun.includes((c as { optimizer: string }).optimizer));
+    const ours = cases.filter(
+      (c) => c.kind === 'optimizer' && mustRun.includes((c as { optimizer: string }).optimizer),
+    );
     expect(ours.length).toBeGreaterThanOrEqual(15);
   });
   for (const backend of ready) {

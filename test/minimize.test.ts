@@ -47,7 +47,7 @@ describe('the study card linear regression (examples/linear-regression.mjs)', ()
         expect(Math.abs(r.slope - ref.slope)).toBeLessThan(tol);
         expect(Math.abs(r.intercept - ref.intercept)).toBeLessThan(tol);
         expect(r.history[0]).toBeGreaterThan(10 * r.history[r.history.length - 1]);
-        expect(r.history[r.history.length - 1]).toBeLessThan(ref.mse * (optimizer === "sgd" ? 1.0001 : 1.05));
+        expect(r.history[r.history.length - 1]).toBeLessThan(ref.mse * (optimizer === 'sgd' ? 1.0001 : 1.05));
       });
     }
   }

@@ -36,7 +36,6 @@ function row(r: {
   return [r.offset, r.len, r.step, r.lr, r.weightDecay ?? 0, r.maximize ? 1 : 0, ...e];
 }
 
-
 /** Deterministic pseudo-random f32 values in [-1, 1). */
 function randomArray(n: number, seed: number): Float32Array {
   const out = new Float32Array(n);
@@ -117,7 +116,15 @@ describe.skipIf(!RUN)('native backend (bindings/native/downhill.node)', () => {
     const s1 = { lr: 0.01, wd: 0.1, b1: 0.8, b2: 0.99, eps: 1e-6, ams: true, max: true, t: 5 };
     const segments = new Float64Array([
       ...row({ offset: 0, len: 3, step: s0.t, lr: s0.lr, extra: [s0.b1, s0.b2, s0.eps, 0] }),
-      ...row({ offset: 3, len: 4, step: s1.t, lr: s1.lr, weightDecay: s1.wd, maximize: true, extra: [s1.b1, s1.b2, s1.eps, 1] }),
+      ...row({
+        offset: 3,
+        len: 4,
+        step: s1.t,
+        lr: s1.lr,
+        weightDecay: s1.wd,
+        maximize: true,
+        extra: [s1.b1, s1.b2, s1.eps, 1],
+      }),
     ]);
     const p = p0.slice();
     const m = m0.slice();
@@ -191,19 +198,25 @@ describe.skipIf(!RUN)('native backend (bindings/native/downhill.node)', () => {
     expect(caught).toBeInstanceOf(Error);
     expect((caught as Error).message).toMatch(/panic: boom from the test/);
     const p = new Float32Array([1]);
-    backend.step(KERNEL.SGD, new Float64Array(row({ offset: 0, len: 1, step: 1, lr: 0.5 })), wrap(p), wrap(new Float32Array([1])), [
-      null,
-      null,
-      null,
-    ]);
+    backend.step(
+      KERNEL.SGD,
+      new Float64Array(row({ offset: 0, len: 1, step: 1, lr: 0.5 })),
+      wrap(p),
+      wrap(new Float32Array([1])),
+      [null, null, null],
+    );
     expect(p[0]).toBe(0.5);
   });
 
   it('rejects a grads array of the wrong length with a RangeError naming grads', () => {
     const segments = new Float64Array(row({ offset: 0, len: 3, step: 1, lr: 0.1 }));
     const p = new Float32Array([1, 2, 3]);
-    expect(() => backend.step(KERNEL.SGD, segments, wrap(p), wrap(new Float32Array(2)), [null, null, null])).toThrow(RangeError);
-    expect(() => backend.step(KERNEL.SGD, segments, wrap(p), wrap(new Float32Array(2)), [null, null, null])).toThrow(/^grads: /);
+    expect(() => backend.step(KERNEL.SGD, segments, wrap(p), wrap(new Float32Array(2)), [null, null, null])).toThrow(
+      RangeError,
+    );
+    expect(() => backend.step(KERNEL.SGD, segments, wrap(p), wrap(new Float32Array(2)), [null, null, null])).toThrow(
+      /^grads: /,
+    );
     expect(Array.from(p)).toEqual([1, 2, 3]);
   });
 

@@ -22,13 +22,25 @@ const as = (o: unknown) => o as Optimizer<BaseOptions>;
 const TABLE: { name: string; make: Make; rosenbrockIters: number }[] = [
   { name: 'SGD', make: (s) => as(new SGD(s, { lr: 0.05 })), rosenbrockIters: 0 },
   { name: 'SGD momentum', make: (s) => as(new SGD(s, { lr: 0.02, momentum: 0.9 })), rosenbrockIters: 0 },
-  { name: 'SGD nesterov', make: (s) => as(new SGD(s, { lr: 0.02, momentum: 0.9, nesterov: true })), rosenbrockIters: 0 },
-  { name: 'SGD dampening+wd', make: (s) => as(new SGD(s, { lr: 0.05, momentum: 0.5, dampening: 0.5, weightDecay: 1e-4 })), rosenbrockIters: 0 },
+  {
+    name: 'SGD nesterov',
+    make: (s) => as(new SGD(s, { lr: 0.02, momentum: 0.9, nesterov: true })),
+    rosenbrockIters: 0,
+  },
+  {
+    name: 'SGD dampening+wd',
+    make: (s) => as(new SGD(s, { lr: 0.05, momentum: 0.5, dampening: 0.5, weightDecay: 1e-4 })),
+    rosenbrockIters: 0,
+  },
   { name: 'Adam', make: (s) => as(new Adam(s, { lr: 0.05 })), rosenbrockIters: 3000 },
   { name: 'Adam amsgrad', make: (s) => as(new Adam(s, { lr: 0.05, amsgrad: true })), rosenbrockIters: 3000 },
   { name: 'Adam l2', make: (s) => as(new Adam(s, { lr: 0.05, weightDecay: 1e-4 })), rosenbrockIters: 3000 },
   { name: 'AdamW', make: (s) => as(new AdamW(s, { lr: 0.05, weightDecay: 1e-4 })), rosenbrockIters: 3000 },
-  { name: 'AdamW amsgrad', make: (s) => as(new AdamW(s, { lr: 0.05, weightDecay: 1e-4, amsgrad: true })), rosenbrockIters: 3000 },
+  {
+    name: 'AdamW amsgrad',
+    make: (s) => as(new AdamW(s, { lr: 0.05, weightDecay: 1e-4, amsgrad: true })),
+    rosenbrockIters: 3000,
+  },
 ];
 
 // f(x) = Σ a_i (x_i − c_i)², minimum 0 at c.
@@ -38,9 +50,18 @@ const parabola = (x: ArrayLike<number>) => A.reduce((s, a, i) => s + a * (x[i] -
 const parabolaGrad = (x: ArrayLike<number>) => A.map((a, i) => 2 * a * (x[i] - C[i]));
 // Rosenbrock, minimum 0 at (1, 1).
 const rosen = (x: ArrayLike<number>) => (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2;
-const rosenGrad = (x: ArrayLike<number>) => [-2 * (1 - x[0]) - 400 * x[0] * (x[1] - x[0] ** 2), 200 * (x[1] - x[0] ** 2)];
+const rosenGrad = (x: ArrayLike<number>) => [
+  -2 * (1 - x[0]) - 400 * x[0] * (x[1] - x[0] ** 2),
+  200 * (x[1] - x[0] ** 2),
+];
 
-function descend(b: Backend, make: Make, x0: number[], grad: (x: ArrayLike<number>) => number[], iters: number): Float32Array {
+function descend(
+  b: Backend,
+  make: Make,
+  x0: number[],
+  grad: (x: ArrayLike<number>) => number[],
+  iters: number,
+): Float32Array {
   const s = new ParamStore(b, { x: { shape: [x0.length], init: x0 } });
   const opt = make(s);
   for (let i = 0; i < iters; i++) {
@@ -96,7 +117,14 @@ describe.each(ready.map((b) => [b.name, b] as const))('optimizers on %s', (_, ba
   it('param groups use their own lr and weight decay', () => {
     const init = { a: { shape: [2, 2], init: [1, 2, 3, 4] }, b: { shape: [3], init: [5, 6, 7] } };
     const s = new ParamStore(backend, init);
-    const opt = new SGD(s, [{ params: ['a'], lr: 0.1 }, { params: ['b'], weightDecay: 0.5 }], { lr: 0.01, momentum: 0.9 });
+    const opt = new SGD(
+      s,
+      [
+        { params: ['a'], lr: 0.1 },
+        { params: ['b'], weightDecay: 0.5 },
+      ],
+      { lr: 0.01, momentum: 0.9 },
+    );
     const sa = new ParamStore(backend, { a: init.a });
     const sb = new ParamStore(backend, { b: init.b });
     const oa = new SGD(sa, { lr: 0.1, momentum: 0.9 });
@@ -139,13 +167,25 @@ describe.each(ready.map((b) => [b.name, b] as const))('optimizers on %s', (_, ba
   });
 });
 
-function trajectory(b: Backend, make: Make, steps: number, from?: ReturnType<Optimizer<BaseOptions>['stateDict']>, x0?: Float32Array) {
-  const s = new ParamStore(b, { w: { shape: [3, 2], init: x0 ?? [0.5, -1, 2, 0, 1, -3] }, b: { shape: [2], init: [0.1, 0.2] } });
+function trajectory(
+  b: Backend,
+  make: Make,
+  steps: number,
+  from?: ReturnType<Optimizer<BaseOptions>['stateDict']>,
+  x0?: Float32Array,
+) {
+  const s = new ParamStore(b, {
+    w: { shape: [3, 2], init: x0 ?? [0.5, -1, 2, 0, 1, -3] },
+    b: { shape: [2], init: [0.1, 0.2] },
+  });
   const opt = make(s);
   if (from) opt.loadStateDict(from);
   for (let t = 0; t < steps; t++) {
     const w = s.tensor('w').data;
-    s.setGrad('w', Array.from(w, (v, i) => Math.sin(v + i)));
+    s.setGrad(
+      'w',
+      Array.from(w, (v, i) => Math.sin(v + i)),
+    );
     s.setGrad('b', [Math.cos(t), -0.5]);
     opt.step();
   }
@@ -154,7 +194,11 @@ function trajectory(b: Backend, make: Make, steps: number, from?: ReturnType<Opt
 
 const STATEFUL: { name: string; make: Make; keys: string[] }[] = [
   { name: 'SGD momentum', make: (s) => as(new SGD(s, { lr: 0.1, momentum: 0.9 })), keys: ['momentum_buffer', 'step'] },
-  { name: 'Adam amsgrad', make: (s) => as(new Adam(s, { lr: 0.1, amsgrad: true })), keys: ['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq', 'step'] },
+  {
+    name: 'Adam amsgrad',
+    make: (s) => as(new Adam(s, { lr: 0.1, amsgrad: true })),
+    keys: ['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq', 'step'],
+  },
   { name: 'AdamW', make: (s) => as(new AdamW(s, { lr: 0.1 })), keys: ['exp_avg', 'exp_avg_sq', 'step'] },
 ];
 
@@ -197,7 +241,9 @@ describe('state dicts', () => {
       expect(() => opt.loadStateDict(bad)).toThrow(RangeError);
       expect(() => opt.loadStateDict(bad)).toThrow(`stateDict.state[0].${key}`);
       const other = new ParamStore(ready[0], { only: [3] });
-      expect(() => row.make(other).loadStateDict(before)).toThrow(/stateDict.param_groups\[0\].params|stateDict.state\[1\]/);
+      expect(() => row.make(other).loadStateDict(before)).toThrow(
+        /stateDict.param_groups\[0\].params|stateDict.state\[1\]/,
+      );
       expect(opt.stateDict()).toEqual(before);
       expect(s.get('w').length).toBe(6);
     });
@@ -214,7 +260,12 @@ describe('bad options are rejected with typed errors naming the argument', () =>
     ['string momentum', () => new SGD(s, { momentum: '0.9' as unknown as number }), TypeError, 'options.momentum'],
     ['nesterov without momentum', () => new SGD(s, { nesterov: true }), RangeError, 'options.nesterov'],
     ['unknown param name', () => new SGD(s, [{ params: ['w', 'nope'] }]), RangeError, 'groups[0].params[1]'],
-    ['tensor in two groups', () => new SGD(s, [{ params: ['w'] }, { params: ['w'] }]), RangeError, 'groups[1].params[0]'],
+    [
+      'tensor in two groups',
+      () => new SGD(s, [{ params: ['w'] }, { params: ['w'] }]),
+      RangeError,
+      'groups[1].params[0]',
+    ],
     ['negative group wd', () => new Adam(s, [{ params: ['w'], weightDecay: -1 }]), RangeError, 'groups[0].weightDecay'],
     ['not a store', () => new Adam({} as ParamStore), TypeError, 'params'],
   ];
@@ -245,7 +296,9 @@ describe('bad options are rejected with typed errors naming the argument', () =>
       const table = Float64Array.of(0, 2, 1, 0.1, 0, 0, 0, 0, 0, 0);
       expect(() => b.step(0, table, p, fake, [null, null, null]), b.name).toThrow(TypeError);
       expect(() => b.step(0, table, p, fake, [null, null, null]), b.name).toThrow(/^grads: /);
-      expect(() => b.step(0, [0, 2] as unknown as Float64Array, p, p, [null, null, null]), b.name).toThrow(/^segments: /);
+      expect(() => b.step(0, [0, 2] as unknown as Float64Array, p, p, [null, null, null]), b.name).toThrow(
+        /^segments: /,
+      );
       expect(Array.from(p.view())).toEqual([1, 2]);
     }
   });

@@ -17,7 +17,9 @@ describe.each(ready.map((b) => [b.name, b] as const))('ParamStore on %s', (_, ba
     });
     expect(s.names).toEqual(['w', 'b', 'e', 'c']);
     expect(s.size).toBe(11);
-    expect([s.tensor('w').offset, s.tensor('b').offset, s.tensor('e').offset, s.tensor('c').offset]).toEqual([0, 6, 9, 9]);
+    expect([s.tensor('w').offset, s.tensor('b').offset, s.tensor('e').offset, s.tensor('c').offset]).toEqual([
+      0, 6, 9, 9,
+    ]);
     expect(Array.from(s.data)).toEqual([1, 2, 3, 4, 5, 6, 0.5, 0.5, 0.5, -1, -2]);
     s.tensor('b').grad.set([7, 8, 9]);
     s.setGrad('c', [1, 1]);
@@ -34,7 +36,13 @@ describe.each(ready.map((b) => [b.name, b] as const))('ParamStore on %s', (_, ba
     expect(() => new ParamStore(backend, { w: [2, -1] })).toThrow(/^specs\.w\.shape\[1\]: /);
     expect(() => new ParamStore(backend, { w: { shape: [2], init: [1, 2, 3] } })).toThrow(RangeError);
     expect(() => new ParamStore(backend, { w: { shape: [2], init: NaN } })).toThrow(/^specs\.w\.init: /);
-    expect(() => new ParamStore(backend, [['w', [1]], ['w', [2]]])).toThrow(/^specs\.w: duplicate/);
+    expect(
+      () =>
+        new ParamStore(backend, [
+          ['w', [1]],
+          ['w', [2]],
+        ]),
+    ).toThrow(/^specs\.w: duplicate/);
     expect(() => new ParamStore(backend, { w: 'big' as never })).toThrow(TypeError);
     const s = new ParamStore(backend, { w: { shape: [2], init: [1, 2] } });
     expect(() => s.set('w', [1, 2, 3])).toThrow(/^values: length 3 must equal the tensor size 2$/);

@@ -13,7 +13,26 @@ const { ready } = await backends();
 const N = 5000;
 
 /** Values chosen to hit the edges of f32: signed zeros, subnormals, huge values, inf, NaN. */
-const SPECIAL = [0, -0, 1e-45, -1e-45, 1e-40, -2.5e-39, 1.1754942e-38, 1e-30, 1, -1, 3.4e38, -3.4e38, 1e30, -1e20, 65504, Infinity, -Infinity, NaN];
+const SPECIAL = [
+  0,
+  -0,
+  1e-45,
+  -1e-45,
+  1e-40,
+  -2.5e-39,
+  1.1754942e-38,
+  1e-30,
+  1,
+  -1,
+  3.4e38,
+  -3.4e38,
+  1e30,
+  -1e20,
+  65504,
+  Infinity,
+  -Infinity,
+  NaN,
+];
 
 function inputs(seed: number, nonNegative = false): Float32Array {
   const rng = new Rng(seed);
@@ -22,7 +41,8 @@ function inputs(seed: number, nonNegative = false): Float32Array {
     const r = rng.uniform();
     let v: number;
     if (r < 0.15) v = SPECIAL[Math.floor(rng.uniform() * SPECIAL.length)];
-    else if (r < 0.3) v = (rng.uniform() - 0.5) * 1e-38; // subnormal range
+    else if (r < 0.3)
+      v = (rng.uniform() - 0.5) * 1e-38; // subnormal range
     else if (r < 0.4) v = (rng.uniform() - 0.5) * 2 ** (rng.uniform() * 250 - 125);
     else v = rng.normal();
     a[i] = nonNegative ? Math.abs(v) : v;
@@ -40,15 +60,35 @@ interface Variant {
 
 const VARIANTS: Variant[] = [
   { name: 'sgd plain', kernel: KERNEL.SGD, row: [0.1, 0, 0, 0, 0, 0, 0], slots: [false, false, false] },
-  { name: 'sgd weight decay, maximize', kernel: KERNEL.SGD, row: [0.05, 0.01, 1, 0, 0, 0, 0], slots: [false, false, false] },
+  {
+    name: 'sgd weight decay, maximize',
+    kernel: KERNEL.SGD,
+    row: [0.05, 0.01, 1, 0, 0, 0, 0],
+    slots: [false, false, false],
+  },
   { name: 'sgd momentum', kernel: KERNEL.SGD, row: [0.01, 0, 0, 0.9, 0, 0, 0], slots: [true, false, false] },
-  { name: 'sgd momentum dampening wd', kernel: KERNEL.SGD, row: [0.01, 1e-4, 0, 0.8, 0.3, 0, 0], slots: [true, false, false] },
+  {
+    name: 'sgd momentum dampening wd',
+    kernel: KERNEL.SGD,
+    row: [0.01, 1e-4, 0, 0.8, 0.3, 0, 0],
+    slots: [true, false, false],
+  },
   { name: 'sgd nesterov', kernel: KERNEL.SGD, row: [0.03, 0.001, 0, 0.9, 0, 1, 0], slots: [true, false, false] },
   { name: 'adam', kernel: KERNEL.Adam, row: [1e-3, 0, 0, 0.9, 0.999, 1e-8, 0], slots: [true, true, false] },
-  { name: 'adam l2 maximize', kernel: KERNEL.Adam, row: [0.01, 0.1, 1, 0.8, 0.99, 1e-6, 0], slots: [true, true, false] },
+  {
+    name: 'adam l2 maximize',
+    kernel: KERNEL.Adam,
+    row: [0.01, 0.1, 1, 0.8, 0.99, 1e-6, 0],
+    slots: [true, true, false],
+  },
   { name: 'adam amsgrad', kernel: KERNEL.Adam, row: [1e-3, 0, 0, 0.9, 0.999, 1e-8, 1], slots: [true, true, true] },
   { name: 'adamw', kernel: KERNEL.AdamW, row: [1e-3, 0.01, 0, 0.9, 0.999, 1e-8, 0], slots: [true, true, false] },
-  { name: 'adamw amsgrad l2-free eps 0', kernel: KERNEL.AdamW, row: [0.1, 0.5, 0, 0.5, 0.9, 0, 1], slots: [true, true, true] },
+  {
+    name: 'adamw amsgrad l2-free eps 0',
+    kernel: KERNEL.AdamW,
+    row: [0.1, 0.5, 0, 0.5, 0.9, 0, 1],
+    slots: [true, true, true],
+  },
 ];
 
 /** f32 bit patterns with every NaN made one (NaN payloads are not part of the contract). */

@@ -69,7 +69,9 @@ describe('backend selection', () => {
        catch (e) { console.log(e.name + ': ' + e.message); }`,
       { DOWNHILL_NATIVE_ADDON: '/nonexistent/downhill.node' },
     );
-    expect(out.trim()).toMatch(/^BackendError: native backend: requested by the backend option but unavailable: native addon not built/);
+    expect(out.trim()).toMatch(
+      /^BackendError: native backend: requested by the backend option but unavailable: native addon not built/,
+    );
     expect(BackendError.name).toBe('BackendError');
   });
 });

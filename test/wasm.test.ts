@@ -27,7 +27,12 @@ function powiExact(base: number, exp: number): number {
 }
 
 type Row = {
-  offset: number; len: number; step: number; lr: number; wd: number; maximize: 0 | 1;
+  offset: number;
+  len: number;
+  step: number;
+  lr: number;
+  wd: number;
+  maximize: 0 | 1;
   extra: [number, number, number, number];
 };
 
@@ -44,7 +49,10 @@ function sgdRef(rows: Row[], p: Float32Array, g: Float32Array, buf: Float32Array
   for (const r of rows) {
     const [momentum, dampening, nesterov] = r.extra;
     const sign = r.maximize ? -1 : 1;
-    const wd = f(r.wd), negLr = f(-r.lr), mom = f(momentum), omd = f(1 - dampening);
+    const wd = f(r.wd),
+      negLr = f(-r.lr),
+      mom = f(momentum),
+      omd = f(1 - dampening);
     for (let i = r.offset; i < r.offset + r.len; i++) {
       let d = f(g[i] * sign);
       if (r.wd !== 0) d = f(d + f(wd * p[i]));
@@ -59,14 +67,26 @@ function sgdRef(rows: Row[], p: Float32Array, g: Float32Array, buf: Float32Array
 }
 
 /** Adam per crates/core/src/optim/adam.rs (L2 decay, AMSGrad), f32 after every operation. */
-function adamRef(rows: Row[], p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, vmax: Float32Array): void {
+function adamRef(
+  rows: Row[],
+  p: Float32Array,
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  vmax: Float32Array,
+): void {
   for (const r of rows) {
     const [beta1, beta2, epsilon, amsgrad] = r.extra;
     const sign = r.maximize ? -1 : 1;
-    const wd = f(r.wd), b1 = f(beta1), omb1 = f(1 - beta1), b2 = f(beta2), omb2 = f(1 - beta2);
+    const wd = f(r.wd),
+      b1 = f(beta1),
+      omb1 = f(1 - beta1),
+      b2 = f(beta2),
+      omb2 = f(1 - beta2);
     const bc1 = 1 - powiExact(beta1, r.step);
     const invBc2s = f(1 / Math.sqrt(1 - powiExact(beta2, r.step)));
-    const eps = f(epsilon), negStep = f(-(r.lr / bc1));
+    const eps = f(epsilon),
+      negStep = f(-(r.lr / bc1));
     for (let i = r.offset; i < r.offset + r.len; i++) {
       let gi = f(g[i] * sign);
       const pi = p[i];
@@ -112,8 +132,12 @@ describe.skipIf(!run)('wasm backend', () => {
       { offset: 0, len: 3, step: 1, lr: 0.1, wd: 0.01, maximize: 0, extra: [0.9, 0, 1, 0] },
       { offset: 4, len: 2, step: 1, lr: 0.05, wd: 0, maximize: 1, extra: [0, 0, 0, 0] },
     ];
-    const p = filled(be, p0), g = filled(be, g0), buf = be.alloc(6);
-    const rp = Float32Array.from(p0), rg = Float32Array.from(g0), rbuf = new Float32Array(6);
+    const p = filled(be, p0),
+      g = filled(be, g0),
+      buf = be.alloc(6);
+    const rp = Float32Array.from(p0),
+      rg = Float32Array.from(g0),
+      rbuf = new Float32Array(6);
     for (let t = 1; t <= 3; t++) {
       for (const r of rows) r.step = t;
       be.step(KERNEL.SGD, table(rows), p, g, [buf, null, null]);
@@ -136,8 +160,11 @@ describe.skipIf(!run)('wasm backend', () => {
       { offset: 0, len: 3, step: 3, lr: 0.01, wd: 0.1, maximize: 0, extra: [0.9, 0.999, 1e-8, 1] },
       { offset: 3, len: 2, step: 1, lr: 0.001, wd: 0, maximize: 1, extra: [0.8, 0.99, 1e-6, 0] },
     ];
-    const p = filled(be, p0), g = filled(be, g0);
-    const m = filled(be, m0), v = filled(be, v0), x = filled(be, x0);
+    const p = filled(be, p0),
+      g = filled(be, g0);
+    const m = filled(be, m0),
+      v = filled(be, v0),
+      x = filled(be, x0);
     const [rp, rg, rm, rv, rx] = [p0, g0, m0, v0, x0].map((a) => Float32Array.from(a));
     for (let k = 0; k < 3; k++) {
       be.step(KERNEL.Adam, table(rows), p, g, [m, v, x]);
@@ -178,7 +205,10 @@ describe.skipIf(!run)('wasm backend', () => {
   });
 
   it('rejects bad arguments with a RangeError/TypeError naming the argument, buffers untouched', () => {
-    const p = filled(be, [1, 2, 3]), g = filled(be, [0.5, 0.5, 0.5]), m = be.alloc(3), v = be.alloc(3);
+    const p = filled(be, [1, 2, 3]),
+      g = filled(be, [0.5, 0.5, 0.5]),
+      m = be.alloc(3),
+      v = be.alloc(3);
     const ok: Row = { offset: 0, len: 3, step: 1, lr: 0.1, wd: 0, maximize: 0, extra: [0.9, 0.999, 1e-8, 0] };
     const snap = () => [p, g, m, v].map((b) => bits(b.view()));
     const before = snap();
@@ -194,9 +224,22 @@ describe.skipIf(!run)('wasm backend', () => {
       expect(snap()).toEqual(before);
     };
     expectErr(() => be.step(KERNEL.Adam, table([{ ...ok, lr: -1 }]), p, g, [m, v, null]), RangeError, 'segments[0].lr');
-    expectErr(() => be.step(KERNEL.Adam, table([ok, { ...ok, offset: 2, len: 1, extra: [1.5, 0.999, 0, 0] }]), p, g, [m, v, null]), RangeError, 'segments[1].offset');
-    expectErr(() => be.step(KERNEL.Adam, table([{ ...ok, extra: [1.5, 0.999, 0, 0] }]), p, g, [m, v, null]), RangeError, 'segments[0].beta1');
-    expectErr(() => be.step(KERNEL.Adam, table([{ ...ok, len: 4 }]), p, g, [m, v, null]), RangeError, 'segments[0].len');
+    expectErr(
+      () =>
+        be.step(KERNEL.Adam, table([ok, { ...ok, offset: 2, len: 1, extra: [1.5, 0.999, 0, 0] }]), p, g, [m, v, null]),
+      RangeError,
+      'segments[1].offset',
+    );
+    expectErr(
+      () => be.step(KERNEL.Adam, table([{ ...ok, extra: [1.5, 0.999, 0, 0] }]), p, g, [m, v, null]),
+      RangeError,
+      'segments[0].beta1',
+    );
+    expectErr(
+      () => be.step(KERNEL.Adam, table([{ ...ok, len: 4 }]), p, g, [m, v, null]),
+      RangeError,
+      'segments[0].len',
+    );
     expectErr(() => be.step(KERNEL.Adam, table([ok]), p, g, [m, null, null]), RangeError, 'state[1] (exp_avg_sq)');
     expectErr(() => be.step(KERNEL.Adam, table([ok]).subarray(0, 7), p, g, [m, v, null]), TypeError, 'segments');
     expectErr(() => be.step(9, table([ok]), p, g, [m, v, null]), RangeError, 'kernel');
@@ -213,7 +256,8 @@ describe.skipIf(!run)('wasm backend', () => {
   });
 
   it('recovers from a trap: old buffers throw BackendError, new ones work', async () => {
-    const p = filled(be, [1, 2]), g = filled(be, [0.5, -0.5]);
+    const p = filled(be, [1, 2]),
+      g = filled(be, [0.5, -0.5]);
     const row = table([{ offset: 0, len: 2, step: 1, lr: 0.1, wd: 0, maximize: 0, extra: [0, 0, 0, 0] }]);
     expect(() => wasmTestTrap(be)).toThrow(BackendError);
     expect(() => p.view()).toThrow(BackendError);
@@ -222,18 +266,25 @@ describe.skipIf(!run)('wasm backend', () => {
     p.dispose(); // forgetting a dead buffer is allowed
     expect(p.disposed).toBe(true);
     // A fresh instance is ready synchronously (a spare glue copy is always pre-imported).
-    const p2 = filled(be, [1, 2]), g2 = filled(be, [0.5, -0.5]);
+    const p2 = filled(be, [1, 2]),
+      g2 = filled(be, [0.5, -0.5]);
     expect(() => be.step(KERNEL.SGD, row, p2, g, [null, null, null])).toThrow(BackendError);
     be.step(KERNEL.SGD, row, p2, g2, [null, null, null]);
     const want = Float32Array.from([1, 2]);
-    sgdRef([{ offset: 0, len: 2, step: 1, lr: 0.1, wd: 0, maximize: 0, extra: [0, 0, 0, 0] }], want, Float32Array.from([0.5, -0.5]), new Float32Array(2));
+    sgdRef(
+      [{ offset: 0, len: 2, step: 1, lr: 0.1, wd: 0, maximize: 0, extra: [0, 0, 0, 0] }],
+      want,
+      Float32Array.from([0.5, -0.5]),
+      new Float32Array(2),
+    );
     expect(bits(p2.view())).toEqual(bits(want));
     expect(be.info().simd).toBe('simd128');
     // Two traps in a row also recover (after ready() at worst).
     expect(() => wasmTestTrap(be)).toThrow(BackendError);
     expect(() => p2.view()).toThrow(BackendError);
     await be.ready();
-    const p3 = filled(be, [1, 2]), g3 = filled(be, [0.5, -0.5]);
+    const p3 = filled(be, [1, 2]),
+      g3 = filled(be, [0.5, -0.5]);
     be.step(KERNEL.SGD, row, p3, g3, [null, null, null]);
     expect(bits(p3.view())).toEqual(bits(want));
   });

@@ -6,7 +6,15 @@
 import { existsSync, statSync } from 'node:fs';
 import { loadBackend, selectBackend, BACKEND_NAMES } from './backend/select.js';
 import type { BackendName } from './backend/types.js';
-import { runBench, machine, BENCH_BACKENDS, BENCH_KERNELS, BENCH_SIZES, type BenchBackend, type BenchKernel } from './benchmark.js';
+import {
+  runBench,
+  machine,
+  BENCH_BACKENDS,
+  BENCH_KERNELS,
+  BENCH_SIZES,
+  type BenchBackend,
+  type BenchKernel,
+} from './benchmark.js';
 import { loadCases, runCase, type CaseResult } from './conformance.js';
 import { VERSION } from './version.js';
 
@@ -32,18 +40,25 @@ function parseArgs(argv: string[]): { positional: string[]; flags: Map<string, s
     if (a.startsWith('--')) {
       const [k, v] = a.slice(2).split('=', 2);
       if (v !== undefined) flags.set(k, v);
-      else if (k !== 'json' && k !== 'help' && argv[i + 1] !== undefined && !argv[i + 1].startsWith('--')) flags.set(k, argv[++i]);
+      else if (k !== 'json' && k !== 'help' && argv[i + 1] !== undefined && !argv[i + 1].startsWith('--'))
+        flags.set(k, argv[++i]);
       else flags.set(k, true);
     } else positional.push(a);
   }
   return { positional, flags };
 }
 
-function list<T extends string>(value: string | true | undefined, allowed: readonly T[], flag: string): T[] | undefined {
+function list<T extends string>(
+  value: string | true | undefined,
+  allowed: readonly T[],
+  flag: string,
+): T[] | undefined {
   if (value === undefined) return undefined;
   if (value === true) throw new UsageError(`--${flag} needs a value`);
   const items = value.split(',').map((s) => s.trim()) as T[];
-  for (const it of items) if (!allowed.includes(it)) throw new UsageError(`--${flag}: unknown ${JSON.stringify(it)}; one of ${allowed.join(', ')}`);
+  for (const it of items)
+    if (!allowed.includes(it))
+      throw new UsageError(`--${flag}: unknown ${JSON.stringify(it)}; one of ${allowed.join(', ')}`);
   return items;
 }
 
@@ -56,7 +71,12 @@ async function info(json: boolean): Promise<number> {
   for (const name of BACKEND_NAMES) {
     const st = report.backends[name];
     const detail = st.available ? (await loadBackend(name)).info() : null;
-    backends[name] = { available: st.available, reason: st.reason, simd: detail?.simd ?? null, threads: detail?.threads ?? null };
+    backends[name] = {
+      available: st.available,
+      reason: st.reason,
+      simd: detail?.simd ?? null,
+      threads: detail?.threads ?? null,
+    };
   }
   if (json) {
     out(JSON.stringify({ version: VERSION, active: report.active, why: report.why, backends }));
@@ -65,7 +85,12 @@ async function info(json: boolean): Promise<number> {
   out(`downhill ${VERSION}`);
   out(`active backend: ${report.active} (${report.why})`);
   for (const name of BACKEND_NAMES) {
-    const b = backends[name] as { available: boolean; reason: string | null; simd: string | null; threads: number | null };
+    const b = backends[name] as {
+      available: boolean;
+      reason: string | null;
+      simd: string | null;
+      threads: number | null;
+    };
     out(
       `  ${name.padEnd(6)} ${b.available ? `available  simd=${b.simd} threads=${b.threads}` : `unavailable: ${b.reason}`}`,
     );
@@ -73,7 +98,11 @@ async function info(json: boolean): Promise<number> {
   return 0;
 }
 
-async function conformance(dir: string | undefined, backendFlag: string | true | undefined, json: boolean): Promise<number> {
+async function conformance(
+  dir: string | undefined,
+  backendFlag: string | true | undefined,
+  json: boolean,
+): Promise<number> {
   if (!dir) throw new UsageError('conformance needs a directory of case files');
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`not a directory: ${dir}`);
   let names: BackendName[];
@@ -89,12 +118,24 @@ async function conformance(dir: string | undefined, backendFlag: string | true |
       try {
         r = runCase(c, backend);
       } catch (e) {
-        r = { case: c.id, backend: name, status: 'fail', maxAbsErr: null, maxRelErr: null, detail: (e as Error).message };
+        r = {
+          case: c.id,
+          backend: name,
+          status: 'fail',
+          maxAbsErr: null,
+          maxRelErr: null,
+          detail: (e as Error).message,
+        };
       }
       results.push(r);
       if (!json) {
-        const errs = r.maxAbsErr === null ? '' : `  maxAbsErr=${r.maxAbsErr.toExponential(2)} maxRelErr=${(r.maxRelErr ?? 0).toExponential(2)}`;
-        out(`${r.status.toUpperCase().padEnd(4)} ${name.padEnd(6)} ${r.case}${errs}${r.detail ? `  (${r.detail})` : ''}`);
+        const errs =
+          r.maxAbsErr === null
+            ? ''
+            : `  maxAbsErr=${r.maxAbsErr.toExponential(2)} maxRelErr=${(r.maxRelErr ?? 0).toExponential(2)}`;
+        out(
+          `${r.status.toUpperCase().padEnd(4)} ${name.padEnd(6)} ${r.case}${errs}${r.detail ? `  (${r.detail})` : ''}`,
+        );
       }
     }
   }
@@ -122,7 +163,10 @@ async function bench(flags: Map<string, string | true>, json: boolean): Promise<
     kernels,
     backends,
     sizes,
-    onRow: (r) => err(`${r.kernel.padEnd(13)} ${r.backend.padEnd(8)} n=${String(r.n).padEnd(9)} ${r.nsPerParam.toFixed(4)} ns/param  ${(r.nsPerStep / 1000).toFixed(2)} µs/step`),
+    onRow: (r) =>
+      err(
+        `${r.kernel.padEnd(13)} ${r.backend.padEnd(8)} n=${String(r.n).padEnd(9)} ${r.nsPerParam.toFixed(4)} ns/param  ${(r.nsPerStep / 1000).toFixed(2)} µs/step`,
+      ),
   });
   if (json) out(JSON.stringify({ machine: machine(), results }));
   return 0;

@@ -26,7 +26,8 @@ export function clipGradNorm(
 ): number {
   const normType = options.normType ?? 2;
   if (typeof maxNorm !== 'number' || !(maxNorm >= 0)) throw rangeError('maxNorm', `must be >= 0, got ${maxNorm}`);
-  if (typeof normType !== 'number' || !(normType > 0)) throw rangeError('normType', `must be > 0 or Infinity, got ${normType}`);
+  if (typeof normType !== 'number' || !(normType > 0))
+    throw rangeError('normType', `must be > 0 or Infinity, got ${normType}`);
   const ts = tensorsOf(store, options.names);
   const g = store.grads;
   let total: number;

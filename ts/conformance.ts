@@ -43,7 +43,10 @@ export interface CaseResult {
 
 /** Parses a case file; Python writes `Infinity`/`NaN` as bare tokens, which JSON lacks. */
 export function parseCase(text: string): Case {
-  const fixed = text.replace(/-Infinity\b/g, '-1e999').replace(/\bInfinity\b/g, '1e999').replace(/\bNaN\b/g, 'null');
+  const fixed = text
+    .replace(/-Infinity\b/g, '-1e999')
+    .replace(/\bInfinity\b/g, '1e999')
+    .replace(/\bNaN\b/g, 'null');
   return JSON.parse(fixed) as Case;
 }
 
@@ -137,7 +140,10 @@ export function runCase(c: Case, backend: Backend): CaseResult {
         const total = clipGradNorm(store, oc.clip.max_norm, { normType: oc.clip.norm_type });
         if (s.total_norm !== undefined) meter.compare([total], [s.total_norm], `steps[${t}].total_norm`);
       } else if (oc.clip?.kind === 'value') clipGradValue(store, oc.clip.clip_value);
-      if (s.clipped_grads) names.forEach((n, i) => meter.compare(store.tensor(n).grad, s.clipped_grads![i], `steps[${t}].clipped_grads[${i}]`));
+      if (s.clipped_grads)
+        names.forEach((n, i) =>
+          meter.compare(store.tensor(n).grad, s.clipped_grads![i], `steps[${t}].clipped_grads[${i}]`),
+        );
       opt.paramGroups[0].lr = s.lr;
       opt.step();
       names.forEach((n, i) => meter.compare(store.tensor(n).data, s.params[i], `steps[${t}].params[${i}]`));

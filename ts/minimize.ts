@@ -43,7 +43,10 @@ export interface MinimizeResult {
   backend: BackendName;
 }
 
-function build(choice: OptimizerChoice, store: ParamStore): Optimizer<never> | Optimizer<SGDOptions> | Optimizer<AdamOptions> {
+function build(
+  choice: OptimizerChoice,
+  store: ParamStore,
+): Optimizer<never> | Optimizer<SGDOptions> | Optimizer<AdamOptions> {
   if (typeof choice === 'function') return choice(store);
   if (!choice || typeof choice !== 'object') throw typeError('optimizer', 'must be { type, ...options } or a factory');
   const { type, ...options } = choice;
@@ -65,7 +68,8 @@ export async function minimize(options: MinimizeOptions): Promise<MinimizeResult
   if (typeof loss !== 'function') throw typeError('loss', 'must be a function');
   if (typeof grad !== 'function') throw typeError('grad', 'must be a function');
   if (!x0 || typeof (x0 as ArrayLike<number>).length !== 'number') throw typeError('x0', 'must be an array of numbers');
-  if (!Number.isInteger(maxIters) || maxIters < 0) throw rangeError('maxIters', `must be a non-negative integer, got ${maxIters}`);
+  if (!Number.isInteger(maxIters) || maxIters < 0)
+    throw rangeError('maxIters', `must be a non-negative integer, got ${maxIters}`);
   if (!(Number.isFinite(tol) && tol >= 0)) throw rangeError('tol', `must be finite and >= 0, got ${tol}`);
   const n = x0.length;
   checkValues(x0, n, 'x0');

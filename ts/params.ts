@@ -16,8 +16,7 @@ export interface TensorSpec {
 
 /** `{ name: shape }`, `{ name: { shape, init } }`, or the same as `[name, spec]` pairs. */
 export type ParamSpecs =
-  | Record<string, TensorSpec | readonly number[]>
-  | ReadonlyArray<readonly [string, TensorSpec | readonly number[]]>;
+  Record<string, TensorSpec | readonly number[]> | ReadonlyArray<readonly [string, TensorSpec | readonly number[]]>;
 
 /** A named tensor: a view into the arena. `data` and `grad` are re-acquired on every access. */
 export class Tensor {
@@ -80,7 +79,8 @@ export class ParamStore {
 
   /** Builds the arena on an already-loaded backend. See also {@link ParamStore.create}. */
   constructor(backend: Backend, specs: ParamSpecs) {
-    if (specs === null || typeof specs !== 'object') throw typeError('specs', 'must be an object or array of [name, spec]');
+    if (specs === null || typeof specs !== 'object')
+      throw typeError('specs', 'must be an object or array of [name, spec]');
     const entries: (readonly [string, TensorSpec | readonly number[]])[] = Array.isArray(specs)
       ? [...specs]
       : Object.entries(specs);

@@ -33,7 +33,10 @@ export class HeapBuffer implements Buffer {
 export function f32View(b: Buffer, arg: string): Float32Array {
   const v: unknown = b?.view?.();
   if (!(v instanceof Float32Array)) {
-    throw typeError(arg, `must be a buffer of f32 values (Float32Array), got ${(v as object | undefined)?.constructor?.name ?? typeof v}`);
+    throw typeError(
+      arg,
+      `must be a buffer of f32 values (Float32Array), got ${(v as object | undefined)?.constructor?.name ?? typeof v}`,
+    );
   }
   return v;
 }

@@ -51,7 +51,9 @@ function loadAddon(): Addon {
   }
   const missing = (['info', 'step', 'testPanic'] as const).filter((k) => typeof mod[k] !== 'function');
   if (missing.length > 0) {
-    throw new Error(`native addon ${path} is stale: it lacks ${missing.join(', ')} (rebuild with \`npm run build:native\`)`);
+    throw new Error(
+      `native addon ${path} is stale: it lacks ${missing.join(', ')} (rebuild with \`npm run build:native\`)`,
+    );
   }
   addon = mod as Addon;
   return addon;

@@ -53,11 +53,7 @@ export interface Backend {
    * Optional: checks the buffers once and returns a step over them. Same results and errors as
    * `step`; a backend without it is bound by `bindStep` below.
    */
-  bind?(
-    params: Buffer,
-    grads: Buffer,
-    state: readonly [Buffer | null, Buffer | null, Buffer | null],
-  ): BoundStep;
+  bind?(params: Buffer, grads: Buffer, state: readonly [Buffer | null, Buffer | null, Buffer | null]): BoundStep;
 }
 
 /** `backend.bind(...)`, or a closure over `backend.step` for backends that have no `bind`. */

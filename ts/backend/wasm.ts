@@ -152,10 +152,7 @@ function deadError(inst: Instance, arg: string): BackendError {
 }
 
 function isTrap(e: unknown): boolean {
-  return (
-    e instanceof WebAssembly.RuntimeError ||
-    (e instanceof Error && e.constructor?.name === 'RuntimeError')
-  );
+  return e instanceof WebAssembly.RuntimeError || (e instanceof Error && e.constructor?.name === 'RuntimeError');
 }
 
 function errorText(e: unknown): string {
@@ -260,8 +257,7 @@ export class WasmBackend implements Backend {
       this.prepareSpare();
       throw new BackendError(
         'wasm',
-        'the WebAssembly instance trapped and a fresh one is still being created; ' +
-          'await backend.ready() and retry',
+        'the WebAssembly instance trapped and a fresh one is still being created; ' + 'await backend.ready() and retry',
       );
     }
     return this.current;

@@ -287,7 +287,8 @@ export abstract class Optimizer<O extends BaseOptions> {
    */
   loadStateDict(dict: StateDict): void {
     const def = this.#def;
-    if (!dict || typeof dict !== 'object') throw typeError('stateDict', 'must be an object with state and param_groups');
+    if (!dict || typeof dict !== 'object')
+      throw typeError('stateDict', 'must be an object with state and param_groups');
     const { state, param_groups } = dict;
     if (!Array.isArray(param_groups)) throw typeError('stateDict.param_groups', 'must be an array');
     if (!state || typeof state !== 'object') throw typeError('stateDict.state', 'must be an object');
@@ -346,7 +347,10 @@ export abstract class Optimizer<O extends BaseOptions> {
         }
         const arr = v as ArrayLike<number>;
         if (arr.length !== t.size) {
-          throw rangeError(`${arg}.${slotKey}`, `length ${arr.length} does not match parameter ${JSON.stringify(t.name)} of size ${t.size}`);
+          throw rangeError(
+            `${arg}.${slotKey}`,
+            `length ${arr.length} does not match parameter ${JSON.stringify(t.name)} of size ${t.size}`,
+          );
         }
         bufs.push([k, arr]);
       });
