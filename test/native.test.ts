@@ -296,4 +296,64 @@ describe.skipIf(!RUN)('native backend (bindings/native/downhill.node)', () => {
     }
     expect(Array.from(big[0].subarray(0, 4))).not.toEqual(Array.from(start.subarray(0, 4)));
   });
+
+  it('the bound step (ArrayBuffers across the boundary) equals the unbound step bit for bit', () => {
+    const n = 1000;
+    const table = Float64Array.from(
+      [
+        row({ offset: 0, len: 600, step: 3, lr: 0.01, weightDecay: 0.1, extra: [0.9, 0.999, 1e-8, 1] }),
+        row({ offset: 600, len: 400, step: 3, lr: 0.001, maximize: true, extra: [0.8, 0.99, 1e-6, 1] }),
+      ].flat(),
+    );
+    const make = () => {
+      const bufs = [0, 1, 2, 3, 4].map((k) => {
+        const b = backend.alloc(n);
+        b.view().set(randomArray(n, 10 + k).map((x) => (k >= 3 ? Math.abs(x) : x)));
+        return b;
+      });
+      return bufs;
+    };
+    const [p1, g1, a1, b1, c1] = make();
+    const [p2, g2, a2, b2, c2] = make();
+    backend.step(KERNEL.Adam, table, p1, g1, [a1, b1, c1]);
+    const bound = backend.bind!(p2, g2, [a2, b2, c2]);
+    bound(KERNEL.Adam, table);
+    for (const [x, y] of [
+      [p1, p2],
+      [a1, a2],
+      [b1, b2],
+      [c1, c2],
+    ])
+      expect(bits(y.view())).toEqual(bits(x.view()));
+    // A segment table that is a subarray takes the typed-array route, with the same result.
+    const [p3, g3, a3, b3, c3] = make();
+    const padded = new Float64Array(table.length + SEG_STRIDE);
+    padded.set(table, SEG_STRIDE);
+    backend.bind!(p3, g3, [a3, b3, c3])(KERNEL.Adam, padded.subarray(SEG_STRIDE));
+    expect(bits(p3.view())).toEqual(bits(p1.view()));
+    // Errors are the unbound step's.
+    const bad = table.slice();
+    bad[3] = -1;
+    const before = p2.view().slice();
+    expect(() => bound(KERNEL.Adam, bad)).toThrow(/^segments\[0\]\.lr: must be finite and >= 0, got -1$/);
+    expect(bits(p2.view())).toEqual(bits(before));
+    p2.dispose();
+    expect(() => bound(KERNEL.Adam, table)).toThrow(/native backend: buffer used after dispose\(\)/);
+  });
+
+  it('stepBuffers rejects non-buffers, ragged or overlapping buffers by name', async () => {
+    const { createRequire } = await import('node:module');
+    const addon = createRequire(import.meta.url)(ADDON);
+    const seg = new Float64Array(0).buffer;
+    const ab = (n: number) => new ArrayBuffer(n);
+    const e = () => ab(0);
+    expect(() => addon.stepBuffers(0, seg, new Float32Array(4), ab(16), e(), e(), e())).toThrow(
+      /^\[type\] params: must be an ArrayBuffer$/,
+    );
+    expect(() => addon.stepBuffers(0, seg, ab(16), ab(14), e(), e(), e())).toThrow(/^\[type\] grads: byte length 14/);
+    const shared = ab(16);
+    expect(() => addon.stepBuffers(0, seg, shared, ab(16), shared, e(), e())).toThrow(
+      /^\[range\] state\[0\]: overlaps params$/,
+    );
+  });
 });

@@ -6,7 +6,7 @@
  */
 import { cpus, totalmem } from 'node:os';
 import { loadBackend } from './backend/select.js';
-import type { BackendName } from './backend/types.js';
+import { bindStep, type BackendName } from './backend/types.js';
 import { Adam } from './optim/adam.js';
 import type { BaseOptions, Optimizer } from './optim/optimizer.js';
 import { SGD } from './optim/sgd.js';
@@ -99,10 +99,11 @@ export async function makeCase(kernel: BenchKernel, backend: BenchBackend, n: nu
   } else if (kernel === 'grad_copy_in') {
     run = () => store.grads.set(grads);
   } else {
-    // The boundary alone: one backend call with an empty segment table.
+    // The boundary alone: one bound backend call (the path optimizers take) with an empty table.
     const { params, grads: g } = store.buffers;
     const empty = new Float64Array(0);
-    run = () => b.step(1, empty, params, g, [null, null, null]);
+    const bound = bindStep(b, params, g, [null, null, null]);
+    run = () => bound(1, empty);
   }
   return {
     kernel,

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { fromCoreError, rangeError, typeError } from '../errors.js';
+import { BackendError, fromCoreError, rangeError, typeError } from '../errors.js';
 import { f32View, HeapBuffer, slotView } from './js.js';
 import type { Backend } from './types.js';
 
@@ -22,7 +22,29 @@ interface Addon {
     s1: Float32Array,
     s2: Float32Array,
   ): void;
+  /** `step` over whole `ArrayBuffer`s (cheaper to marshal than typed arrays). */
+  stepBuffers(
+    kernel: number,
+    segments: ArrayBuffer,
+    params: ArrayBuffer,
+    grads: ArrayBuffer,
+    s0: ArrayBuffer,
+    s1: ArrayBuffer,
+    s2: ArrayBuffer,
+  ): void;
   testPanic(message: string): void;
+}
+
+/** True when the view covers its whole `ArrayBuffer`, so the buffer alone says the same. */
+function whole(v: Float32Array | Float64Array): boolean {
+  return v.byteOffset === 0 && v.byteLength === v.buffer.byteLength && v.buffer instanceof ArrayBuffer;
+}
+
+function checkKernel(kernel: number): void {
+  // The addon would coerce these silently (a u32 kernel id truncates); say what is wrong instead.
+  if (!Number.isInteger(kernel) || kernel < 0 || kernel > 0xffffffff) {
+    throw rangeError('kernel', `must be a non-negative integer kernel id, got ${kernel}`);
+  }
 }
 
 /**
@@ -49,7 +71,7 @@ function loadAddon(): Addon {
       cause: err,
     });
   }
-  const missing = (['info', 'step', 'testPanic'] as const).filter((k) => typeof mod[k] !== 'function');
+  const missing = (['info', 'step', 'stepBuffers', 'testPanic'] as const).filter((k) => typeof mod[k] !== 'function');
   if (missing.length > 0) {
     throw new Error(
       `native addon ${path} is stale: it lacks ${missing.join(', ')} (rebuild with \`npm run build:native\`)`,
@@ -69,10 +91,7 @@ export function loadNative(): Backend {
     },
     alloc: (length) => new HeapBuffer('native', length),
     step(kernel, segments, params, grads, state) {
-      // The addon would coerce these silently (a u32 kernel id truncates); say what is wrong instead.
-      if (!Number.isInteger(kernel) || kernel < 0 || kernel > 0xffffffff) {
-        throw rangeError('kernel', `must be a non-negative integer kernel id, got ${kernel}`);
-      }
+      checkKernel(kernel);
       if (!(segments instanceof Float64Array)) throw typeError('segments', 'must be a Float64Array');
       const p = f32View(params, 'params');
       const g = f32View(grads, 'grads');
@@ -84,6 +103,40 @@ export function loadNative(): Backend {
       } catch (err) {
         throw fromCoreError('native', err);
       }
+    },
+    bind(params, grads, state) {
+      // Checked once; each step then passes the ArrayBuffers behind the (whole-buffer) views.
+      const views = [
+        f32View(params, 'params'),
+        f32View(grads, 'grads'),
+        slotView(state[0], 0),
+        slotView(state[1], 1),
+        slotView(state[2], 2),
+      ] as const;
+      const buffers = views.every(whole) ? views.map((v) => v.buffer as ArrayBuffer) : null;
+      const [s0, s1, s2] = state;
+      return (kernel, segments) => {
+        checkKernel(kernel);
+        if (!(segments instanceof Float64Array)) throw typeError('segments', 'must be a Float64Array');
+        if (params.disposed || grads.disposed || s0?.disposed || s1?.disposed || s2?.disposed) {
+          throw new BackendError('native', 'buffer used after dispose()');
+        }
+        try {
+          if (buffers && whole(segments)) {
+            a.stepBuffers(
+              kernel,
+              segments.buffer as ArrayBuffer,
+              buffers[0],
+              buffers[1],
+              buffers[2],
+              buffers[3],
+              buffers[4],
+            );
+          } else a.step(kernel, segments, views[0], views[1], views[2], views[3], views[4]);
+        } catch (err) {
+          throw fromCoreError('native', err);
+        }
+      };
     },
   };
 }
