@@ -321,6 +321,19 @@ describe('bad options are rejected with typed errors naming the argument', () =>
     });
     expect(messages[0]).toBe('segments[0].lr: must be finite and >= 0, got NaN');
     expect(new Set(messages).size).toBe(1);
+    for (const kernel of [1.5, -1, 7]) {
+      const msgs = ready.map((b) => {
+        try {
+          b.step(kernel, new Float64Array(0), b.alloc(1), b.alloc(1), [null, null, null]);
+        } catch (e) {
+          expect(e).toBeInstanceOf(RangeError);
+          return (e as Error).message;
+        }
+        return 'no error';
+      });
+      expect(msgs[0]).toMatch(/^kernel: /);
+      expect(new Set(msgs).size, `kernel ${kernel}: ${msgs.join(' | ')}`).toBe(1);
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 /** The pure-TypeScript backend: buffers are `Float32Array`s, kernels are the mirror in ts/kernels. */
-import { BackendError, typeError } from '../errors.js';
+import { BackendError, rangeError, typeError } from '../errors.js';
 import { step } from '../kernels/index.js';
 import type { Backend, Buffer } from './types.js';
 
@@ -29,6 +29,16 @@ export class HeapBuffer implements Buffer {
   }
 }
 
+/**
+ * Checks a kernel id is a u32 before a binding sees it (the bindings would coerce it silently;
+ * a u32 id truncates). Unknown ids of the right type are the core's to reject.
+ */
+export function checkKernel(kernel: number): void {
+  if (!Number.isInteger(kernel) || kernel < 0 || kernel > 0xffffffff) {
+    throw rangeError('kernel', `must be a non-negative integer kernel id, got ${String(kernel)}`);
+  }
+}
+
 /** The array behind `b`, checked to be a `Float32Array` (the bindings read raw f32 memory). */
 export function f32View(b: Buffer, arg: string): Float32Array {
   const v: unknown = b?.view?.();
@@ -52,6 +62,7 @@ export function loadJs(): Backend {
     info: () => ({ name: 'js', simd: 'none', threads: 1 }),
     alloc: (length) => new HeapBuffer('js', length),
     step(kernel, segments, params, grads, state) {
+      checkKernel(kernel);
       if (!(segments instanceof Float64Array)) throw typeError('segments', 'must be a Float64Array');
       step(kernel, segments, f32View(params, 'params'), f32View(grads, 'grads'), [
         slotView(state[0], 0),

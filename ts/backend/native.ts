@@ -6,8 +6,8 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { BackendError, fromCoreError, rangeError, typeError } from '../errors.js';
-import { f32View, HeapBuffer, slotView } from './js.js';
+import { BackendError, fromCoreError, typeError } from '../errors.js';
+import { checkKernel, f32View, HeapBuffer, slotView } from './js.js';
 import type { Backend } from './types.js';
 
 /** The addon's exports (crates/napi/src/lib.rs). */
@@ -38,13 +38,6 @@ interface Addon {
 /** True when the view covers its whole `ArrayBuffer`, so the buffer alone says the same. */
 function whole(v: Float32Array | Float64Array): boolean {
   return v.byteOffset === 0 && v.byteLength === v.buffer.byteLength && v.buffer instanceof ArrayBuffer;
-}
-
-function checkKernel(kernel: number): void {
-  // The addon would coerce these silently (a u32 kernel id truncates); say what is wrong instead.
-  if (!Number.isInteger(kernel) || kernel < 0 || kernel > 0xffffffff) {
-    throw rangeError('kernel', `must be a non-negative integer kernel id, got ${kernel}`);
-  }
 }
 
 /**

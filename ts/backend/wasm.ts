@@ -18,6 +18,7 @@
 
 import { BackendError, fromCoreError, rangeError, typeError } from '../errors.js';
 import type { Backend, BackendInfo, Buffer } from './types.js';
+import { checkKernel } from './js.js';
 
 /** The parts of the wasm-bindgen glue (downhill_wasm.js) this backend uses. */
 interface RawF32Buffer {
@@ -294,10 +295,7 @@ export class WasmBackend implements Backend {
     grads: Buffer,
     state: readonly [Buffer | null, Buffer | null, Buffer | null],
   ): void {
-    if (typeof kernel !== 'number') throw typeError('kernel', `must be a number, got ${typeof kernel}`);
-    if (!Number.isInteger(kernel) || kernel < 0 || kernel > 0xffffffff) {
-      throw rangeError('kernel', `unknown optimizer kernel id ${kernel}`);
-    }
+    checkKernel(kernel);
     if (!(segments instanceof Float64Array)) throw typeError('segments', 'must be a Float64Array');
     if (!Array.isArray(state) || state.length !== 3) {
       throw typeError('state', 'must be an array of 3 buffers or nulls');
