@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { BackendError, fromCoreError, typeError } from '../errors.js';
 import { checkKernel, f32View, HeapBuffer, slotView } from './js.js';
-import type { Backend } from './types.js';
+import type { Backend, BoundStep, Buffer } from './types.js';
 
 /** The addon's exports (crates/napi/src/lib.rs). */
 interface Addon {
@@ -74,6 +74,50 @@ function loadAddon(): Addon {
   return addon;
 }
 
+/**
+ * Checks the buffers once and returns a step over them. Each call hands the addon the
+ * ArrayBuffers behind the views when every view covers its whole buffer (`stepBuffers`, cheaper
+ * to marshal), else the typed arrays (`step`).
+ */
+function bindNative(
+  a: Addon,
+  params: Buffer,
+  grads: Buffer,
+  state: readonly [Buffer | null, Buffer | null, Buffer | null],
+): BoundStep {
+  const views = [
+    f32View(params, 'params'),
+    f32View(grads, 'grads'),
+    slotView(state[0], 0),
+    slotView(state[1], 1),
+    slotView(state[2], 2),
+  ] as const;
+  const buffers = views.every(whole) ? views.map((v) => v.buffer as ArrayBuffer) : null;
+  const [s0, s1, s2] = state;
+  return (kernel, segments) => {
+    checkKernel(kernel);
+    if (!(segments instanceof Float64Array)) throw typeError('segments', 'must be a Float64Array');
+    if (params.disposed || grads.disposed || s0?.disposed || s1?.disposed || s2?.disposed) {
+      throw new BackendError('native', 'buffer used after dispose()');
+    }
+    try {
+      if (buffers && whole(segments)) {
+        a.stepBuffers(
+          kernel,
+          segments.buffer as ArrayBuffer,
+          buffers[0],
+          buffers[1],
+          buffers[2],
+          buffers[3],
+          buffers[4],
+        );
+      } else a.step(kernel, segments, views[0], views[1], views[2], views[3], views[4]);
+    } catch (err) {
+      throw fromCoreError('native', err);
+    }
+  };
+}
+
 export function loadNative(): Backend {
   const a = loadAddon();
   return {
@@ -83,54 +127,8 @@ export function loadNative(): Backend {
       return { name: 'native', simd: i.simd, threads: i.threads };
     },
     alloc: (length) => new HeapBuffer('native', length),
-    step(kernel, segments, params, grads, state) {
-      checkKernel(kernel);
-      if (!(segments instanceof Float64Array)) throw typeError('segments', 'must be a Float64Array');
-      const p = f32View(params, 'params');
-      const g = f32View(grads, 'grads');
-      const s0 = slotView(state[0], 0);
-      const s1 = slotView(state[1], 1);
-      const s2 = slotView(state[2], 2);
-      try {
-        a.step(kernel, segments, p, g, s0, s1, s2);
-      } catch (err) {
-        throw fromCoreError('native', err);
-      }
-    },
-    bind(params, grads, state) {
-      // Checked once; each step then passes the ArrayBuffers behind the (whole-buffer) views.
-      const views = [
-        f32View(params, 'params'),
-        f32View(grads, 'grads'),
-        slotView(state[0], 0),
-        slotView(state[1], 1),
-        slotView(state[2], 2),
-      ] as const;
-      const buffers = views.every(whole) ? views.map((v) => v.buffer as ArrayBuffer) : null;
-      const [s0, s1, s2] = state;
-      return (kernel, segments) => {
-        checkKernel(kernel);
-        if (!(segments instanceof Float64Array)) throw typeError('segments', 'must be a Float64Array');
-        if (params.disposed || grads.disposed || s0?.disposed || s1?.disposed || s2?.disposed) {
-          throw new BackendError('native', 'buffer used after dispose()');
-        }
-        try {
-          if (buffers && whole(segments)) {
-            a.stepBuffers(
-              kernel,
-              segments.buffer as ArrayBuffer,
-              buffers[0],
-              buffers[1],
-              buffers[2],
-              buffers[3],
-              buffers[4],
-            );
-          } else a.step(kernel, segments, views[0], views[1], views[2], views[3], views[4]);
-        } catch (err) {
-          throw fromCoreError('native', err);
-        }
-      };
-    },
+    step: (kernel, segments, params, grads, state) => bindNative(a, params, grads, state)(kernel, segments),
+    bind: (params, grads, state) => bindNative(a, params, grads, state),
   };
 }
 

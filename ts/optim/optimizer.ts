@@ -245,11 +245,6 @@ export abstract class Optimizer<O extends BaseOptions> {
     for (const r of this.#runs) g.fill(0, r.offset, r.offset + r.len);
   }
 
-  /** Positional index → tensor name, in group order (PyTorch's state-dict numbering). */
-  #order(): string[] {
-    return this.#tensors.map((t) => t.name);
-  }
-
   /**
    * PyTorch's `state_dict()`: `state[i]` holds `step` and this optimizer's buffers for the i-th
    * tensor (groups in order), as `Float32Array` copies; tensors without a step yet have no
@@ -258,13 +253,10 @@ export abstract class Optimizer<O extends BaseOptions> {
   stateDict(): StateDict {
     const def = this.#def;
     const state: StateDict['state'] = {};
-    const order = this.#order();
-    order.forEach((name, i) => {
-      const steps = this.stepCount(name);
+    this.#tensors.forEach((t, i) => {
+      const steps = this.#steps[i];
       if (steps === 0) return;
-      const t = this.params.tensor(name);
-      const group = this.paramGroups.find((g) => g.params.includes(name)) as ParamGroup<O>;
-      const used = def.uses(group);
+      const used = def.uses(this.paramGroups[t.group]);
       const entry: Record<string, number | Float32Array> = { step: steps };
       def.slots.forEach((key, k) => {
         const slot = this.#slots[k];
@@ -298,7 +290,6 @@ export abstract class Optimizer<O extends BaseOptions> {
         `has ${param_groups.length} groups, this optimizer has ${this.paramGroups.length}`,
       );
     }
-    const order = this.#order();
     const options = param_groups.map((g, gi) => {
       const arg = `stateDict.param_groups[${gi}].`;
       if (!g || typeof g !== 'object' || !Array.isArray(g.params)) throw typeError(`${arg}params`, 'must be an array');
@@ -312,20 +303,12 @@ export abstract class Optimizer<O extends BaseOptions> {
       def.check(o, arg);
       return o;
     });
-    const groupOf = (i: number) => {
-      let seen = 0;
-      for (let gi = 0; gi < options.length; gi++) {
-        seen += this.paramGroups[gi].params.length;
-        if (i < seen) return gi;
-      }
-      return -1;
-    };
-    const writes: { name: string; steps: number; bufs: [number, ArrayLike<number>][] }[] = [];
+    const writes: { i: number; steps: number; bufs: [number, ArrayLike<number>][] }[] = [];
     for (const key of Object.keys(state)) {
       const i = Number(key);
       const arg = `stateDict.state[${key}]`;
-      if (!Number.isInteger(i) || i < 0 || i >= order.length) {
-        throw rangeError(arg, `no parameter with index ${key} (this optimizer has ${order.length})`);
+      if (!Number.isInteger(i) || i < 0 || i >= this.#tensors.length) {
+        throw rangeError(arg, `no parameter with index ${key} (this optimizer has ${this.#tensors.length})`);
       }
       const entry = state[i];
       if (!entry || typeof entry !== 'object') throw typeError(arg, 'must be an object');
@@ -333,8 +316,8 @@ export abstract class Optimizer<O extends BaseOptions> {
       if (typeof steps !== 'number' || !Number.isInteger(steps) || steps < 0) {
         throw rangeError(`${arg}.step`, `must be a non-negative integer, got ${String(steps)}`);
       }
-      const t = this.params.tensor(order[i]);
-      const used = def.uses(options[groupOf(i)]);
+      const t = this.#tensors[i];
+      const used = def.uses(options[t.group]);
       const bufs: [number, ArrayLike<number>][] = [];
       def.slots.forEach((slotKey, k) => {
         const v = entry[slotKey];
@@ -354,15 +337,15 @@ export abstract class Optimizer<O extends BaseOptions> {
         }
         bufs.push([k, arr]);
       });
-      writes.push({ name: t.name, steps, bufs });
+      writes.push({ i, steps, bufs });
     }
     // Everything checked: write.
     options.forEach((o, gi) => Object.assign(this.paramGroups[gi], o));
     this.#steps.fill(0);
     for (const s of this.#slots) s?.view().fill(0);
     for (const w of writes) {
-      const t = this.params.tensor(w.name);
-      this.#steps[this.#index.get(w.name) as number] = w.steps;
+      const t = this.#tensors[w.i];
+      this.#steps[w.i] = w.steps;
       for (const [k, arr] of w.bufs) {
         if (!this.#slots[k]) {
           this.#slots[k] = this.params.backend.alloc(this.params.size);
