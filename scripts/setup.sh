@@ -30,6 +30,16 @@ else
   say "host Rust: $(cargo --version)"
 fi
 
+# The TypeScript view of the core's optimizer specs (generated, git-ignored).
+specs=ts/generated/specs.ts
+if [[ ! -f $specs || -n "$(find crates/core -name '*.rs' -newer $specs -print -quit)" ]]; then
+  say "generating $specs from the core's registry (downhill-specgen)"
+  mkdir -p ts/generated
+  cargo run --quiet --release -p downhill-core --bin downhill-specgen "$specs"
+else
+  say "$specs up to date"
+fi
+
 bash scripts/build-native.sh
 bash scripts/build-wasm.sh
 

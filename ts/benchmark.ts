@@ -6,9 +6,10 @@
  */
 import { cpus, totalmem } from 'node:os';
 import { loadBackend } from './backend/select.js';
-import { bindStep, type BackendName } from './backend/types.js';
+import type { BackendName } from './backend/types.js';
+import { OP } from './generated/specs.js';
 import { Adam } from './optim/adam.js';
-import type { BaseOptions, Optimizer } from './optim/optimizer.js';
+import type { AnyOptimizer } from './optim/optimizer.js';
 import { SGD } from './optim/sgd.js';
 import { ParamStore } from './params.js';
 import { Rng } from './random.js';
@@ -86,24 +87,23 @@ export async function makeCase(kernel: BenchKernel, backend: BenchBackend, n: nu
   const b = await loadBackend(backend);
   const store = new ParamStore(b, { w: { shape: [n], init: randomArray(n, 1, 1) } });
   store.grads.set(grads);
-  let opt: Optimizer<BaseOptions> | null = null;
+  let opt: AnyOptimizer | null = null;
   let run: () => void;
   if (kernel === 'adam') {
     const o = new Adam(store, { lr: 1e-3 });
-    opt = o as unknown as Optimizer<BaseOptions>;
+    opt = o;
     run = () => o.step();
   } else if (kernel === 'sgd_momentum') {
     const o = new SGD(store, { lr: 1e-3, momentum: 0.9 });
-    opt = o as unknown as Optimizer<BaseOptions>;
+    opt = o;
     run = () => o.step();
   } else if (kernel === 'grad_copy_in') {
     run = () => store.grads.set(grads);
   } else {
-    // The boundary alone: one bound backend call (the path optimizers take) with an empty table.
+    // The boundary alone: one step call (the path optimizers take) with a table of no tensors.
     const { params, grads: g } = store.buffers;
-    const empty = new Float64Array(0);
-    const bound = bindStep(b, params, g, [null, null, null]);
-    run = () => bound(1, empty);
+    const empty = new Float64Array([1, 0, 0, 0]);
+    run = () => store.heap.run(OP.STEP, store.dtype, empty, [params, g, null, null]);
   }
   return {
     kernel,

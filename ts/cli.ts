@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * The `downhill` command: `info`, `conformance DIR`, `bench`. With `--json` each prints exactly
- * one JSON document on stdout (progress goes to stderr).
+ * The `downhill` command. With `--json` each command prints exactly one JSON document on stdout
+ * (progress goes to stderr). Usage errors (unknown command or flag, missing or empty folder)
+ * exit with 2, failures with 1.
  */
 import { existsSync, statSync } from 'node:fs';
 import { loadBackend, selectBackend, BACKEND_NAMES } from './backend/select.js';
@@ -15,15 +16,16 @@ import {
   type BenchBackend,
   type BenchKernel,
 } from './benchmark.js';
-import { loadCases, runCase, type CaseResult } from './conformance.js';
+import { loadCases, runCase, type CaseResult, type Loaded } from './conformance/all.js';
+import './index.js';
 import { VERSION } from './version.js';
 
 const USAGE = `downhill ${VERSION}: gradient-descent optimizers on a Rust core (native addon, WASM, pure TS)
 
 usage:
   downhill info [--json]                      version, backends available and active, SIMD, threads
-  downhill conformance DIR [--backend native|wasm|js|all] [--json]
-                                              run PyTorch reference cases (*.json) found in DIR
+  downhill conformance DIR... [--backend native|wasm|js|all] [--json]
+                                              run reference cases (*.json) found in each DIR
   downhill bench [--json] [--kernels adam,sgd_momentum,empty_step,grad_copy_in]
                  [--backends native,wasm,js,naive-js] [--sizes 1e3,1e6]
                                               ns per parameter of one optimizer step
@@ -32,33 +34,49 @@ DOWNHILL_BACKEND=native|wasm|js forces the backend for everything but --backend.
 
 class UsageError extends Error {}
 
-function parseArgs(argv: string[]): { positional: string[]; flags: Map<string, string | true> } {
+/** Flags each command takes; `true` marks a boolean flag. */
+const FLAGS: Record<string, Record<string, boolean>> = {
+  info: { json: true },
+  conformance: { json: true, backend: false },
+  bench: { json: true, kernels: false, backends: false, sizes: false },
+  help: {},
+};
+
+function parseArgs(argv: string[]): { command: string | undefined; positional: string[]; flags: Map<string, string | true> } {
   const positional: string[] = [];
   const flags = new Map<string, string | true>();
+  const command = argv.find((a) => !a.startsWith('--'));
+  const known = FLAGS[command ?? 'help'] ?? {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a.startsWith('--')) {
-      const [k, v] = a.slice(2).split('=', 2);
-      if (v !== undefined) flags.set(k, v);
-      else if (k !== 'json' && k !== 'help' && argv[i + 1] !== undefined && !argv[i + 1].startsWith('--'))
-        flags.set(k, argv[++i]);
-      else flags.set(k, true);
-    } else positional.push(a);
+    if (a === '--help') {
+      flags.set('help', true);
+      continue;
+    }
+    if (!a.startsWith('--')) {
+      positional.push(a);
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const k = a.slice(2, eq < 0 ? undefined : eq);
+    if (!(k in known)) throw new UsageError(`unknown flag --${k}${command ? ` for ${command}` : ''}`);
+    if (known[k]) {
+      if (eq >= 0) throw new UsageError(`--${k} takes no value`);
+      flags.set(k, true);
+    } else if (eq >= 0) flags.set(k, a.slice(eq + 1));
+    else if (argv[i + 1] !== undefined && !argv[i + 1].startsWith('--')) flags.set(k, argv[++i]);
+    else throw new UsageError(`--${k} needs a value`);
   }
-  return { positional, flags };
+  return { command: positional[0], positional: positional.slice(1), flags };
 }
 
-function list<T extends string>(
-  value: string | true | undefined,
-  allowed: readonly T[],
-  flag: string,
-): T[] | undefined {
+function list<T extends string>(value: string | true | undefined, allowed: readonly T[], flag: string): T[] | undefined {
   if (value === undefined) return undefined;
   if (value === true) throw new UsageError(`--${flag} needs a value`);
   const items = value.split(',').map((s) => s.trim()) as T[];
-  for (const it of items)
-    if (!allowed.includes(it))
-      throw new UsageError(`--${flag}: unknown ${JSON.stringify(it)}; one of ${allowed.join(', ')}`);
+  for (const it of items) {
+    if (!allowed.includes(it)) throw new UsageError(`--${flag}: unknown ${JSON.stringify(it)}; one of ${allowed.join(', ')}`);
+  }
   return items;
 }
 
@@ -71,12 +89,7 @@ async function info(json: boolean): Promise<number> {
   for (const name of BACKEND_NAMES) {
     const st = report.backends[name];
     const detail = st.available ? (await loadBackend(name)).info() : null;
-    backends[name] = {
-      available: st.available,
-      reason: st.reason,
-      simd: detail?.simd ?? null,
-      threads: detail?.threads ?? null,
-    };
+    backends[name] = { available: st.available, reason: st.reason, simd: detail?.simd ?? null, threads: detail?.threads ?? null };
   }
   if (json) {
     out(JSON.stringify({ version: VERSION, active: report.active, why: report.why, backends }));
@@ -85,64 +98,43 @@ async function info(json: boolean): Promise<number> {
   out(`downhill ${VERSION}`);
   out(`active backend: ${report.active} (${report.why})`);
   for (const name of BACKEND_NAMES) {
-    const b = backends[name] as {
-      available: boolean;
-      reason: string | null;
-      simd: string | null;
-      threads: number | null;
-    };
-    out(
-      `  ${name.padEnd(6)} ${b.available ? `available  simd=${b.simd} threads=${b.threads}` : `unavailable: ${b.reason}`}`,
-    );
+    const b = backends[name] as { available: boolean; reason: string | null; simd: string | null; threads: number | null };
+    out(`  ${name.padEnd(6)} ${b.available ? `available  simd=${b.simd} threads=${b.threads}` : `unavailable: ${b.reason}`}`);
   }
   return 0;
 }
 
-async function conformance(
-  dir: string | undefined,
-  backendFlag: string | true | undefined,
-  json: boolean,
-): Promise<number> {
-  if (!dir) throw new UsageError('conformance needs a directory of case files');
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`not a directory: ${dir}`);
+async function conformance(dirs: string[], backendFlag: string | true | undefined, json: boolean): Promise<number> {
+  if (dirs.length === 0) throw new UsageError('conformance needs at least one directory of case files');
+  const loaded: Loaded[] = [];
+  for (const dir of dirs) {
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`not a directory: ${dir}`);
+    const cases = loadCases(dir);
+    if (cases.length === 0) throw new UsageError(`no case files (*.json) in ${dir}`);
+    loaded.push(...cases);
+  }
   let names: BackendName[];
   if (backendFlag === undefined) names = [(await selectBackend()).report.active];
   else if (backendFlag === 'all') names = [...BACKEND_NAMES];
   else names = list(backendFlag, BACKEND_NAMES, 'backend') as BackendName[];
-  const cases = loadCases(dir);
   const results: CaseResult[] = [];
   for (const name of names) {
     const backend = await loadBackend(name); // a requested backend that cannot load is an error
-    for (const c of cases) {
-      let r: CaseResult;
-      try {
-        r = runCase(c, backend);
-      } catch (e) {
-        r = {
-          case: c.id,
-          backend: name,
-          status: 'fail',
-          maxAbsErr: null,
-          maxRelErr: null,
-          detail: (e as Error).message,
-        };
-      }
+    for (const l of loaded) {
+      const r = runCase(l, backend);
       results.push(r);
       if (!json) {
         const errs =
-          r.maxAbsErr === null
-            ? ''
-            : `  maxAbsErr=${r.maxAbsErr.toExponential(2)} maxRelErr=${(r.maxRelErr ?? 0).toExponential(2)}`;
-        out(
-          `${r.status.toUpperCase().padEnd(4)} ${name.padEnd(6)} ${r.case}${errs}${r.detail ? `  (${r.detail})` : ''}`,
-        );
+          r.maxAbsErr === null ? '' : `  maxAbsErr=${r.maxAbsErr.toExponential(2)} maxRelErr=${(r.maxRelErr ?? 0).toExponential(2)}`;
+        out(`${r.status.toUpperCase().padEnd(4)} ${name.padEnd(6)} ${r.case}${errs}${r.detail ? `  (${r.detail})` : ''}`);
       }
     }
   }
   const count = (s: string) => results.filter((r) => r.status === s).length;
-  if (json) out(JSON.stringify({ results }));
-  else out(`${count('pass')} passed, ${count('fail')} failed, ${count('skip')} skipped`);
-  return count('fail') > 0 ? 1 : 0;
+  const summary = { passed: count('pass'), failed: count('fail'), skipped: count('skip') };
+  if (json) out(JSON.stringify({ summary, results }));
+  else out(`${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped`);
+  return summary.failed > 0 ? 1 : 0;
 }
 
 async function bench(flags: Map<string, string | true>, json: boolean): Promise<number> {
@@ -173,21 +165,24 @@ async function bench(flags: Map<string, string | true>, json: boolean): Promise<
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const { positional, flags } = parseArgs(argv);
-  const json = flags.has('json');
-  const [command, ...rest] = positional;
   try {
+    const { command, positional, flags } = parseArgs(argv);
+    const json = flags.has('json');
+    if (flags.has('help') || command === 'help') {
+      out(USAGE);
+      return 0;
+    }
     switch (command) {
       case 'info':
+        if (positional.length > 0) throw new UsageError(`info takes no arguments, got ${positional.join(' ')}`);
         return await info(json);
       case 'conformance':
-        return await conformance(rest[0], flags.get('backend'), json);
+        return await conformance(positional, flags.get('backend'), json);
       case 'bench':
+        if (positional.length > 0) throw new UsageError(`bench takes no arguments, got ${positional.join(' ')}`);
         return await bench(flags, json);
       case undefined:
-      case 'help':
-        out(USAGE);
-        return command === undefined && !flags.has('help') ? 2 : 0;
+        throw new UsageError('missing command');
       default:
         throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }

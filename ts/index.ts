@@ -1,9 +1,20 @@
 /** downhill: gradient-descent optimizers and fast CPU training for JS/TS. */
-export { ParamStore, Tensor, type Init, type ParamSpecs, type TensorSpec } from './params.js';
+export { ParamStore, Tensor, type Init, type ParamSpecs, type StoreOptions, type TensorSpec } from './params.js';
+export {
+  Optimizer,
+  createOptimizer,
+  optimizerNames,
+  type AnyOptimizer,
+  type GroupSpec,
+  type LoadOptions,
+  type ParamGroup,
+  type Schedule,
+  type Scheduled,
+  type StateDict,
+} from './optim/optimizer.js';
 export { SGD, type SGDOptions } from './optim/sgd.js';
 export { Adam, type AdamOptions } from './optim/adam.js';
-export { AdamW } from './optim/adamw.js';
-export { Optimizer, type BaseOptions, type GroupSpec, type ParamGroup, type StateDict } from './optim/optimizer.js';
+export { AdamW, type AdamWOptions } from './optim/adamw.js';
 export { minimize, type MinimizeOptions, type MinimizeResult, type OptimizerChoice } from './minimize.js';
 export {
   getBackend,
@@ -14,9 +25,12 @@ export {
   type BackendReport,
   type BackendStatus,
 } from './backend/select.js';
-export type { Backend, BackendInfo, BackendName, Buffer } from './backend/types.js';
+export type { Backend, BackendInfo, BackendName, Buffer, DType, FloatArray, Heap } from './backend/types.js';
 export { BackendError } from './errors.js';
 export { Rng } from './random.js';
 export { VERSION } from './version.js';
-export { clipGradNorm, clipGradValue } from './clip.js';
+export { clipGradNorm, clipGradValue, gradNorm, type ClipNormOptions } from './clip.js';
 export { loadWasmFrom, WasmBackend } from './backend/wasm.js';
+export { fromJSON, toJSON } from './state.js';
+export { SPECS } from './generated/specs.js';
+export type { SpecData } from './spec.js';

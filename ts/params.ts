@@ -1,10 +1,14 @@
 /**
- * The parameter arena: every tensor of a model is a named, shaped range of one flat f32 buffer,
- * with a gradient buffer of the same layout. Optimizers step the whole arena in one backend call.
+ * The parameter arena: every tensor of a model is a named, shaped range of one flat buffer of
+ * float32 (default) or float64 elements, with a gradient buffer of the same layout. A store owns
+ * a heap on its backend (on WASM, one instance's memory) where optimizers over it keep their
+ * state too; `dispose()` frees all of it.
  */
 import { getBackend, type BackendChoice } from './backend/select.js';
-import type { Backend, Buffer } from './backend/types.js';
+import { checkDType, maxElements } from './backend/heap.js';
+import type { Backend, Buffer, DType, FloatArray, Heap } from './backend/types.js';
 import { BackendError, rangeError, typeError } from './errors.js';
+import { describeType } from './spec.js';
 
 /** Initial values: a constant, an array of `numel` numbers, or a function of the flat index. */
 export type Init = number | ArrayLike<number> | ((index: number) => number);
@@ -16,7 +20,15 @@ export interface TensorSpec {
 
 /** `{ name: shape }`, `{ name: { shape, init } }`, or the same as `[name, spec]` pairs. */
 export type ParamSpecs =
-  Record<string, TensorSpec | readonly number[]> | ReadonlyArray<readonly [string, TensorSpec | readonly number[]]>;
+  | Record<string, TensorSpec | readonly number[]>
+  | ReadonlyArray<readonly [string, TensorSpec | readonly number[]]>;
+
+export interface StoreOptions {
+  /** `'auto'` (default: native, then wasm, then js), or a backend name; env `DOWNHILL_BACKEND` does the same. */
+  backend?: BackendChoice;
+  /** Element type of parameters, gradients and optimizer state. Default `'float32'`. */
+  dtype?: DType;
+}
 
 /** A named tensor: a view into the arena. `data` and `grad` are re-acquired on every access. */
 export class Tensor {
@@ -30,47 +42,66 @@ export class Tensor {
     readonly size: number,
   ) {}
   /** The values (a live view; valid until the next call that may allocate WASM memory). */
-  get data(): Float32Array {
+  get data(): FloatArray {
     return this.store.data.subarray(this.offset, this.offset + this.size);
   }
   /** The gradient (a live view, same rule as `data`). */
-  get grad(): Float32Array {
+  get grad(): FloatArray {
     return this.store.grads.subarray(this.offset, this.offset + this.size);
   }
 }
 
 function checkShape(shape: unknown, arg: string): number[] {
-  if (!Array.isArray(shape)) throw typeError(arg, 'shape must be an array of non-negative integers');
+  if (!Array.isArray(shape)) {
+    throw typeError(arg, `must be an array of non-negative integers, got ${describeType(shape)}`);
+  }
   shape.forEach((d, i) => {
-    if (!Number.isInteger(d) || (d as number) < 0) {
+    if (typeof d !== 'number') throw typeError(`${arg}[${i}]`, `must be a number, got ${describeType(d)}`);
+    if (!Number.isSafeInteger(d) || d < 0) {
       throw rangeError(`${arg}[${i}]`, `must be a non-negative integer, got ${String(d)}`);
     }
   });
   return [...(shape as number[])];
 }
 
-/** Checks `values` is an array-like of `size` numbers (no copy). */
-export function checkValues(values: unknown, size: number, arg: string): ArrayLike<number> {
-  if (
-    values === null ||
-    typeof values !== 'object' ||
-    typeof (values as ArrayLike<number>).length !== 'number' ||
-    typeof values === 'string'
-  ) {
-    throw typeError(arg, 'must be an array or typed array of numbers');
+/**
+ * Checks `values` is an array or typed array of `size` numbers (no copy). BigInt arrays,
+ * strings and array-likes that are not arrays are rejected; with `finite`, so are NaN and ±∞.
+ */
+export function checkValues(values: unknown, size: number, arg: string, finite = false): ArrayLike<number> {
+  const typed = ArrayBuffer.isView(values) && !(values instanceof DataView);
+  if (!Array.isArray(values) && !typed) {
+    throw typeError(arg, `must be an array or typed array of numbers, got ${describeType(values)}`);
+  }
+  if (values instanceof BigInt64Array || values instanceof BigUint64Array) {
+    throw typeError(arg, `must hold numbers, got a ${values.constructor.name}`);
   }
   const arr = values as ArrayLike<number>;
   if (arr.length !== size) throw rangeError(arg, `length ${arr.length} must equal the tensor size ${size}`);
-  if (!ArrayBuffer.isView(arr)) {
+  if (!typed || finite) {
     for (let i = 0; i < size; i++) {
-      if (typeof arr[i] !== 'number') throw typeError(`${arg}[${i}]`, `must be a number, got ${typeof arr[i]}`);
+      const v = arr[i] as unknown;
+      if (typeof v !== 'number') throw typeError(`${arg}[${i}]`, `must be a number, got ${describeType(v)}`);
+      if (finite && !Number.isFinite(v)) throw rangeError(`${arg}[${i}]`, `must be finite, got ${String(v)}`);
     }
   }
   return arr;
 }
 
+const SPEC_KEYS = new Set(['shape', 'init']);
+
+interface Planned {
+  name: string;
+  shape: number[];
+  offset: number;
+  size: number;
+  init?: Init;
+}
+
 export class ParamStore {
   readonly backend: Backend;
+  readonly heap: Heap;
+  readonly dtype: DType;
   readonly #tensors = new Map<string, Tensor>();
   readonly #params: Buffer;
   readonly #grads: Buffer;
@@ -78,82 +109,92 @@ export class ParamStore {
   readonly size: number;
 
   /** Builds the arena on an already-loaded backend. See also {@link ParamStore.create}. */
-  constructor(backend: Backend, specs: ParamSpecs) {
-    if (specs === null || typeof specs !== 'object')
-      throw typeError('specs', 'must be an object or array of [name, spec]');
-    const entries: (readonly [string, TensorSpec | readonly number[]])[] = Array.isArray(specs)
-      ? [...specs]
-      : Object.entries(specs);
-    let offset = 0;
-    const layout: { name: string; shape: number[]; offset: number; size: number; init?: Init }[] = [];
-    const seen = new Set<string>();
-    entries.forEach((entry, i) => {
-      const [name, spec] = entry ?? [];
-      if (typeof name !== 'string' || name === '') throw typeError(`specs[${i}]`, 'name must be a non-empty string');
-      if (seen.has(name)) throw rangeError(`specs.${name}`, 'duplicate tensor name');
-      seen.add(name);
-      const isShape = Array.isArray(spec);
-      const s = (isShape ? { shape: spec } : spec) as TensorSpec | undefined;
-      if (!s || typeof s !== 'object') throw typeError(`specs.${name}`, 'must be a shape array or { shape, init }');
-      const shape = checkShape(s.shape, `specs.${name}.shape`);
-      const size = shape.reduce((a, b) => a * b, 1);
-      if (typeof s.init === 'number' && !Number.isFinite(s.init)) {
-        throw rangeError(`specs.${name}.init`, `must be finite, got ${s.init}`);
-      }
-      if (s.init !== undefined && typeof s.init === 'object') checkValues(s.init, size, `specs.${name}.init`);
-      if (s.init !== undefined && !['number', 'object', 'function'].includes(typeof s.init)) {
-        throw typeError(`specs.${name}.init`, 'must be a number, an array of numbers or a function of the index');
-      }
-      layout.push({ name, shape, offset, size, init: s.init });
-      offset += size;
-    });
+  constructor(backend: Backend, specs: ParamSpecs, options: { dtype?: DType } = {}) {
+    if (!backend || typeof backend !== 'object' || typeof backend.createHeap !== 'function') {
+      throw typeError('backend', `must be a loaded backend, got ${describeType(backend)}`);
+    }
+    if (options === null || typeof options !== 'object') {
+      throw typeError('options', `must be an object, got ${describeType(options)}`);
+    }
+    for (const k of Object.keys(options)) {
+      if (k !== 'dtype' && k !== 'backend') throw typeError(`options.${k}`, 'is not an option (known: backend, dtype)');
+    }
+    const dtype = checkDType(options.dtype ?? 'float32', 'options.dtype');
+    const layout = plan(specs, dtype);
+    const size = layout.reduce((n, t) => n + t.size, 0);
+    const { max, why } = maxElements(dtype);
+    if (size > max) throw rangeError('specs', `the tensors hold ${size} elements in all, above the limit of ${max} (${why})`);
     this.backend = backend;
-    this.size = offset;
-    this.#params = backend.alloc(offset);
-    this.#grads = backend.alloc(offset);
-    const data = this.#params.view();
-    for (const t of layout) {
-      this.#tensors.set(t.name, new Tensor(this, t.name, t.shape, t.offset, t.size));
-      const init = t.init;
-      if (typeof init === 'number') data.fill(init, t.offset, t.offset + t.size);
-      else if (typeof init === 'function') for (let i = 0; i < t.size; i++) data[t.offset + i] = init(i);
-      else if (init) data.set(init, t.offset);
+    this.dtype = dtype;
+    this.size = size;
+    this.heap = backend.createHeap();
+    try {
+      this.#params = this.heap.alloc(dtype, size, 'specs (parameters)');
+      this.#grads = this.heap.alloc(dtype, size, 'specs (gradients)');
+      const data = this.#params.view();
+      for (const t of layout) {
+        this.#tensors.set(t.name, new Tensor(this, t.name, t.shape, t.offset, t.size));
+        const init = t.init;
+        if (typeof init === 'number') data.fill(init, t.offset, t.offset + t.size);
+        else if (typeof init === 'function') {
+          for (let i = 0; i < t.size; i++) {
+            const v: unknown = init(i);
+            if (typeof v !== 'number') {
+              throw typeError(`specs.${t.name}.init`, `returned ${describeType(v)} for index ${i}; it must return numbers`);
+            }
+            if (!Number.isFinite(v)) throw rangeError(`specs.${t.name}.init`, `returned ${String(v)} for index ${i}`);
+            data[t.offset + i] = v;
+          }
+        } else if (init) data.set(init, t.offset);
+      }
+    } catch (e) {
+      this.heap.dispose();
+      throw e;
     }
   }
 
   /** Loads the backend (`'auto'` by default; see `selectBackend`) and builds the arena. */
-  static async create(specs: ParamSpecs, options: { backend?: BackendChoice } = {}): Promise<ParamStore> {
-    return new ParamStore(await getBackend(options.backend), specs);
+  static async create(specs: ParamSpecs, options: StoreOptions = {}): Promise<ParamStore> {
+    if (options === null || typeof options !== 'object') {
+      throw typeError('options', `must be an object, got ${describeType(options)}`);
+    }
+    return new ParamStore(await getBackend(options.backend), specs, { dtype: options.dtype, ...options });
   }
 
   /** Tensor names in arena order. */
   get names(): string[] {
     return [...this.#tensors.keys()];
   }
+  /** The tensors in arena order. */
+  get tensors(): Tensor[] {
+    return [...this.#tensors.values()];
+  }
   /** The whole parameter arena (a live view). */
-  get data(): Float32Array {
+  get data(): FloatArray {
     return this.#params.view();
   }
   /** The whole gradient arena (a live view). */
-  get grads(): Float32Array {
+  get grads(): FloatArray {
     return this.#grads.view();
   }
-  /** @internal the backend buffers, for optimizers. */
+  /** @internal the backend buffers, for optimizers and ops. */
   get buffers(): { params: Buffer; grads: Buffer } {
+    this.assertLive();
     return { params: this.#params, grads: this.#grads };
   }
 
   has(name: string): boolean {
     return this.#tensors.has(name);
   }
-  /** The tensor called `name`; throws a RangeError naming `arg` when there is none. */
+  /** The tensor called `name`; throws naming `arg` when there is none. */
   tensor(name: string, arg = 'name'): Tensor {
+    if (typeof name !== 'string') throw typeError(arg, `must be a tensor name (a string), got ${describeType(name)}`);
     const t = this.#tensors.get(name);
     if (!t) throw rangeError(arg, `unknown parameter ${JSON.stringify(name)}; known: ${this.names.join(', ')}`);
     return t;
   }
   /** A copy of a tensor's values. */
-  get(name: string): Float32Array {
+  get(name: string): FloatArray {
     return this.tensor(name).data.slice();
   }
   /** Copies `values` into a tensor (checked before anything is written). */
@@ -168,24 +209,78 @@ export class ParamStore {
   }
   /** Sets the gradients of the named tensors (all by default) to zero. */
   zeroGrad(names?: readonly string[]): void {
-    if (!names) {
+    if (names === undefined) {
       this.grads.fill(0);
       return;
     }
+    if (!Array.isArray(names)) throw typeError('names', `must be an array of tensor names, got ${describeType(names)}`);
     const ts = names.map((n, i) => this.tensor(n, `names[${i}]`));
     const g = this.grads;
     for (const t of ts) g.fill(0, t.offset, t.offset + t.size);
   }
   get disposed(): boolean {
-    return this.#params.disposed;
+    return this.heap.disposed;
   }
-  /** Frees the arena (WASM memory); later use throws. */
+  /** Frees the arena and everything optimizers keep in this store's heap; later use throws. */
   dispose(): void {
-    this.#params.dispose();
-    this.#grads.dispose();
+    this.heap.dispose();
+  }
+  [Symbol.dispose](): void {
+    this.dispose();
   }
   /** @internal throws when disposed. */
   assertLive(): void {
-    if (this.#params.disposed) throw new BackendError(this.backend.name, 'ParamStore used after dispose()');
+    if (this.heap.disposed) throw new BackendError(this.backend.name, 'ParamStore used after dispose()');
   }
+}
+
+/** Checks the specs and lays the tensors out, before anything is allocated. */
+function plan(specs: ParamSpecs, dtype: DType): Planned[] {
+  if (specs === null || typeof specs !== 'object') {
+    throw typeError('specs', `must be an object or an array of [name, spec], got ${describeType(specs)}`);
+  }
+  const entries: (readonly [string, TensorSpec | readonly number[]])[] = Array.isArray(specs)
+    ? [...specs]
+    : Object.entries(specs);
+  const { max, why } = maxElements(dtype);
+  let offset = 0;
+  const layout: Planned[] = [];
+  const seen = new Set<string>();
+  entries.forEach((entry, i) => {
+    if (!Array.isArray(entry) && Array.isArray(specs)) throw typeError(`specs[${i}]`, 'must be a [name, spec] pair');
+    const [name, spec] = entry ?? [];
+    if (typeof name !== 'string' || name === '') throw typeError(`specs[${i}]`, 'name must be a non-empty string');
+    if (seen.has(name)) throw rangeError(`specs.${name}`, 'duplicate tensor name');
+    seen.add(name);
+    const isShape = Array.isArray(spec);
+    if (!isShape && (spec === null || typeof spec !== 'object')) {
+      throw typeError(`specs.${name}`, `must be a shape array or { shape, init }, got ${describeType(spec)}`);
+    }
+    const s = (isShape ? { shape: spec } : spec) as TensorSpec;
+    if (!isShape) {
+      for (const k of Object.keys(s)) {
+        if (!SPEC_KEYS.has(k)) throw typeError(`specs.${name}.${k}`, 'is not a tensor option (known: shape, init)');
+      }
+    }
+    const shape = checkShape(s.shape, `specs.${name}.shape`);
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (!Number.isSafeInteger(size) || size > max) {
+      throw rangeError(`specs.${name}.shape`, `[${shape.join(', ')}] holds ${size} elements, above the limit of ${max} (${why})`);
+    }
+    const init = s.init;
+    if (typeof init === 'number' && !Number.isFinite(init)) {
+      throw rangeError(`specs.${name}.init`, `must be finite, got ${init}`);
+    }
+    if (init !== undefined && typeof init === 'object') checkValues(init, size, `specs.${name}.init`, true);
+    if (init !== undefined && !['number', 'object', 'function'].includes(typeof init)) {
+      throw typeError(
+        `specs.${name}.init`,
+        `must be a number, an array of numbers or a function of the index, got ${describeType(init)}`,
+      );
+    }
+    if (init === null) throw typeError(`specs.${name}.init`, 'must be a number, an array of numbers or a function of the index, got null');
+    layout.push({ name, shape, offset, size, init });
+    offset += size;
+  });
+  return layout;
 }

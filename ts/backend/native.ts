@@ -1,43 +1,33 @@
 /**
  * The native backend: the Rust core as a Node addon (crates/napi, built by
- * scripts/build-native.sh into bindings/native/downhill.node). Buffers are plain `Float32Array`s
- * that the addon reads and writes in place, without copying.
+ * scripts/build-native.sh into bindings/native/downhill.node). Buffers are plain typed arrays
+ * that the addon reads and writes in place, without copying: each call hands it the
+ * `ArrayBuffer`s behind them (Node-API reads an `ArrayBuffer` for about half the cost of a typed
+ * array).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, openSync, readSync, closeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { BackendError, fromCoreError, typeError } from '../errors.js';
-import { checkKernel, f32View, HeapBuffer, slotView } from './js.js';
-import type { Backend, BoundStep, Buffer } from './types.js';
+import { fromCoreError } from '../errors.js';
+import { ArrayHeap, loadPhysicalMemory } from './heap.js';
+import { DTYPE_CODE, type Backend, type FloatArray } from './types.js';
 
 /** The addon's exports (crates/napi/src/lib.rs). */
 interface Addon {
   info(): { version: string; simd: string; threads: number };
-  step(
-    kernel: number,
-    segments: Float64Array,
-    params: Float32Array,
-    grads: Float32Array,
-    s0: Float32Array,
-    s1: Float32Array,
-    s2: Float32Array,
-  ): void;
-  /** `step` over whole `ArrayBuffer`s (cheaper to marshal than typed arrays). */
-  stepBuffers(
-    kernel: number,
-    segments: ArrayBuffer,
-    params: ArrayBuffer,
-    grads: ArrayBuffer,
-    s0: ArrayBuffer,
-    s1: ArrayBuffer,
-    s2: ArrayBuffer,
+  specs(): string;
+  call(
+    op: number,
+    dtype: number,
+    args: ArrayBuffer,
+    b0: ArrayBuffer | null,
+    b1: ArrayBuffer | null,
+    b2: ArrayBuffer | null,
+    b3: ArrayBuffer | null,
+    b4: ArrayBuffer | null,
+    b5: ArrayBuffer | null,
   ): void;
   testPanic(message: string): void;
-}
-
-/** True when the view covers its whole `ArrayBuffer`, so the buffer alone says the same. */
-function whole(v: Float32Array | Float64Array): boolean {
-  return v.byteOffset === 0 && v.byteLength === v.buffer.byteLength && v.buffer instanceof ArrayBuffer;
 }
 
 /**
@@ -48,12 +38,34 @@ const ADDON_URL = new URL('../../bindings/native/downhill.node', import.meta.url
 
 let addon: Addon | null = null;
 
+/** True when the file starts like a shared library (ELF, Mach-O or PE), not a script. */
+function looksNative(path: string): boolean {
+  const head = Buffer.alloc(4);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, head, 0, 4, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const magic = head.readUInt32BE(0);
+  return (
+    magic === 0x7f454c46 || // ELF
+    magic === 0xcffaedfe ||
+    magic === 0xcefaedfe || // Mach-O (little-endian 64/32)
+    magic === 0xcafebabe || // Mach-O universal
+    head.readUInt16BE(0) === 0x4d5a // PE ("MZ")
+  );
+}
+
 function loadAddon(): Addon {
   if (addon) return addon;
   // DOWNHILL_NATIVE_ADDON points at another build (or at nothing, to test the fallback).
   const path = process.env.DOWNHILL_NATIVE_ADDON || fileURLToPath(ADDON_URL);
   if (!existsSync(path)) {
     throw new Error(`native addon not built: ${path} does not exist (run \`npm run build:native\`)`);
+  }
+  if (!path.endsWith('.node') || !looksNative(path)) {
+    throw new Error(`${path} is not a native addon (.node shared library); refusing to load it`);
   }
   let mod: Partial<Addon>;
   try {
@@ -64,72 +76,52 @@ function loadAddon(): Addon {
       cause: err,
     });
   }
-  const missing = (['info', 'step', 'stepBuffers', 'testPanic'] as const).filter((k) => typeof mod[k] !== 'function');
+  const missing = (['info', 'specs', 'call', 'testPanic'] as const).filter((k) => typeof mod[k] !== 'function');
   if (missing.length > 0) {
-    throw new Error(
-      `native addon ${path} is stale: it lacks ${missing.join(', ')} (rebuild with \`npm run build:native\`)`,
-    );
+    throw new Error(`native addon ${path} is stale: it lacks ${missing.join(', ')} (rebuild with \`npm run build:native\`)`);
   }
   addon = mod as Addon;
   return addon;
 }
 
-/**
- * Checks the buffers once and returns a step over them. Each call hands the addon the
- * ArrayBuffers behind the views when every view covers its whole buffer (`stepBuffers`, cheaper
- * to marshal), else the typed arrays (`step`).
- */
-function bindNative(
-  a: Addon,
-  params: Buffer,
-  grads: Buffer,
-  state: readonly [Buffer | null, Buffer | null, Buffer | null],
-): BoundStep {
-  const views = [
-    f32View(params, 'params'),
-    f32View(grads, 'grads'),
-    slotView(state[0], 0),
-    slotView(state[1], 1),
-    slotView(state[2], 2),
-  ] as const;
-  const buffers = views.every(whole) ? views.map((v) => v.buffer as ArrayBuffer) : null;
-  const [s0, s1, s2] = state;
-  return (kernel, segments) => {
-    checkKernel(kernel);
-    if (!(segments instanceof Float64Array)) throw typeError('segments', 'must be a Float64Array');
-    if (params.disposed || grads.disposed || s0?.disposed || s1?.disposed || s2?.disposed) {
-      throw new BackendError('native', 'buffer used after dispose()');
-    }
+export async function loadNative(): Promise<Backend> {
+  const a = loadAddon();
+  await loadPhysicalMemory();
+  const call = (op: number, dtype: 'float32' | 'float64', args: Float64Array, v: (FloatArray | null)[]) => {
     try {
-      if (buffers && whole(segments)) {
-        a.stepBuffers(
-          kernel,
-          segments.buffer as ArrayBuffer,
-          buffers[0],
-          buffers[1],
-          buffers[2],
-          buffers[3],
-          buffers[4],
-        );
-      } else a.step(kernel, segments, views[0], views[1], views[2], views[3], views[4]);
+      a.call(
+        op,
+        DTYPE_CODE[dtype],
+        args.buffer as ArrayBuffer,
+        (v[0]?.buffer as ArrayBuffer) ?? null,
+        (v[1]?.buffer as ArrayBuffer) ?? null,
+        (v[2]?.buffer as ArrayBuffer) ?? null,
+        (v[3]?.buffer as ArrayBuffer) ?? null,
+        (v[4]?.buffer as ArrayBuffer) ?? null,
+        (v[5]?.buffer as ArrayBuffer) ?? null,
+      );
     } catch (err) {
       throw fromCoreError('native', err);
     }
   };
-}
-
-export function loadNative(): Backend {
-  const a = loadAddon();
-  return {
+  let infoCache: ReturnType<Addon['info']> | null = null;
+  const backend: Backend = {
     name: 'native',
     info() {
-      const i = a.info();
-      return { name: 'native', simd: i.simd, threads: i.threads };
+      infoCache ??= a.info();
+      return { name: 'native', simd: infoCache.simd, threads: infoCache.threads };
     },
-    alloc: (length) => new HeapBuffer('native', length),
-    step: (kernel, segments, params, grads, state) => bindNative(a, params, grads, state)(kernel, segments),
-    bind: (params, grads, state) => bindNative(a, params, grads, state),
+    specsJson: () => a.specs(),
+    createHeap: () => new ArrayHeap(backend, (op, dtype, args, views) => {
+      // The addon reads whole ArrayBuffers; args must be one too (callers allocate it so).
+      if (args.byteOffset !== 0 || args.byteLength !== args.buffer.byteLength) {
+        const whole = new Float64Array(args);
+        call(op, dtype, whole, views);
+        args.set(whole);
+      } else call(op, dtype, args, views);
+    }),
   };
+  return backend;
 }
 
 /** Makes the addon panic inside its guard (tests: a panic must surface as a JS error). */

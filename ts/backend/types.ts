@@ -1,25 +1,53 @@
 /**
- * The contract every backend (native addon, WASM, pure TS) implements. The public optimizer
- * classes talk only to this interface; `select.ts` picks the implementation.
+ * The contract every backend (native addon, WASM, pure TS) implements. The public classes talk
+ * only to this interface; `select.ts` picks the implementation.
+ *
+ * Memory is organised in heaps: a `Heap` is a set of buffers that one call may use together.
+ * On WASM a heap is one instance of the module with its own linear memory, so one parameter
+ * store's out-of-memory or trap cannot reach another store, and a store that is forgotten without
+ * `dispose()` is freed by the garbage collector as a whole. On native and js a heap is a tag on
+ * plain typed arrays.
  */
+import type { DType } from '../spec.js';
 
+export type { DType } from '../spec.js';
 export type BackendName = 'native' | 'wasm' | 'js';
+export type FloatArray = Float32Array | Float64Array;
 
-/**
- * A zero-initialised f32 buffer owned by a backend: on native and js a plain `Float32Array`; on
- * WASM a block of the instance's linear memory.
- */
+/** A zero-initialised buffer of `dtype` elements owned by a heap. */
 export interface Buffer {
+  readonly heap: Heap;
+  readonly dtype: DType;
   readonly length: number;
   /**
-   * A view of the data. On WASM the view is re-acquired when memory has grown (an old view's
+   * A view of the data. On WASM the view is re-made when memory has grown (an old view's
    * `ArrayBuffer` is detached), so call `view()` again after anything that may allocate rather
    * than keeping a view across calls.
    */
-  view(): Float32Array;
-  /** Frees backend memory (WASM); later use throws. Idempotent. */
+  view(): FloatArray;
+  /** Frees the memory; later use throws. Idempotent. */
   dispose(): void;
   readonly disposed: boolean;
+}
+
+export interface Heap {
+  readonly backend: Backend;
+  /**
+   * A zero-filled buffer of `length` elements. `arg` names the request in errors (a
+   * `RangeError` when it cannot fit, naming `arg` and the limit).
+   */
+  alloc(dtype: DType, length: number, arg?: string): Buffer;
+  /**
+   * The core's one entry (crates/core/src/ops.rs): op `op` over `buffers` (at most 6; `null`
+   * for none) with `args` (inputs, then outputs the op writes back). All buffers must belong to
+   * this heap and be distinct. Argument errors are `TypeError`/`RangeError` and leave every
+   * buffer untouched.
+   */
+  run(op: number, dtype: DType, args: Float64Array, buffers: readonly (Buffer | null)[]): void;
+  /** Frees every buffer of the heap (on WASM, the instance's memory). Idempotent. */
+  dispose(): void;
+  readonly disposed: boolean;
+  [Symbol.dispose](): void;
 }
 
 export interface BackendInfo {
@@ -33,48 +61,17 @@ export interface BackendInfo {
 export interface Backend {
   readonly name: BackendName;
   info(): BackendInfo;
-  /** A zero-filled buffer of `length` f32 elements. */
-  alloc(length: number): Buffer;
-  /**
-   * One optimizer step over the whole arena: `kernel` is the core's wire id (0 SGD, 1 Adam,
-   * 2 AdamW), `segments` the row table of crates/core/src/segment.rs, `state[k]` the kernel's
-   * k-th state slot or `null` when unused. One call across the boundary per step.
-   * Argument errors surface as `TypeError`/`RangeError` (see `fromCoreError`), and leave every
-   * buffer untouched.
-   */
-  step(
-    kernel: number,
-    segments: Float64Array,
-    params: Buffer,
-    grads: Buffer,
-    state: readonly [Buffer | null, Buffer | null, Buffer | null],
-  ): void;
-  /**
-   * Optional: checks the buffers once and returns a step over them. Same results and errors as
-   * `step`; a backend without it is bound by `bindStep` below.
-   */
-  bind?(params: Buffer, grads: Buffer, state: readonly [Buffer | null, Buffer | null, Buffer | null]): BoundStep;
+  /** The optimizer specs this backend's core registers, as JSON (the js backend: the generated ones). */
+  specsJson(): string;
+  /** A new heap. */
+  createHeap(): Heap;
 }
 
-/** `backend.bind(...)`, or a closure over `backend.step` for backends that have no `bind`. */
-export function bindStep(
-  backend: Backend,
-  params: Buffer,
-  grads: Buffer,
-  state: readonly [Buffer | null, Buffer | null, Buffer | null],
-): BoundStep {
-  if (backend.bind) return backend.bind(params, grads, state);
-  const slots = [...state] as [Buffer | null, Buffer | null, Buffer | null];
-  return (kernel, segments) => backend.step(kernel, segments, params, grads, slots);
+/** Element size in bytes. */
+export const DTYPE_BYTES: Record<DType, number> = { float32: 4, float64: 8 };
+/** Wire code of an element type. */
+export const DTYPE_CODE: Record<DType, number> = { float32: 0, float64: 1 };
+
+export function arrayFor(dtype: DType, length: number): FloatArray {
+  return dtype === 'float32' ? new Float32Array(length) : new Float64Array(length);
 }
-
-/**
- * `step` with its buffers fixed: what `Backend.bind` returns. Optimizers bind once (and again
- * only when a state slot is added), so per-step work is the segment table alone.
- */
-export type BoundStep = (kernel: number, segments: Float64Array) => void;
-
-/** Kernel wire ids, as in crates/core/src/registry.rs. */
-export const KERNEL = { SGD: 0, Adam: 1, AdamW: 2 } as const;
-/** Numbers per row of the segment table (crates/core/src/segment.rs). */
-export const SEG_STRIDE = 10;

@@ -1,155 +1,102 @@
 /**
- * The WebAssembly backend: the Rust core compiled to wasm32 + simd128 (crates/wasm), driven
- * through its wasm-bindgen glue (`bindings/wasm/downhill_wasm.js`, `--target web`).
+ * The WebAssembly backend: the Rust core compiled to wasm32 + simd128 (crates/wasm, built by
+ * wasm-pack into bindings/wasm/). Every export of the module takes and returns numbers, so this
+ * file instantiates it directly, without wasm-bindgen's single-instance glue.
  *
- * Buffers live in the instance's linear memory; `view()` is a `Float32Array` over
- * `memory.buffer`, re-made when the memory has grown (growth detaches the old `ArrayBuffer`).
- *
- * Trap recovery. The module is built with `panic = "abort"`, so a Rust panic (a bug, never bad
- * input) or an allocation failure traps (`WebAssembly.RuntimeError`) and leaves the instance in
- * an unknown state. The backend then marks that instance dead (every buffer of it throws
- * `BackendError` on use, so nothing silently runs on corrupted memory) and switches to a fresh
- * instance of the same compiled module for later `alloc` calls. A fresh instance needs a fresh
- * copy of the glue's module-level state, i.e. a separately imported copy of the glue
- * (`glue.js?instance=N`); one spare copy is always imported ahead of time so the switch is
- * synchronous. Only if two traps follow each other faster than a spare can be imported does
- * `alloc` throw until `ready()` resolves.
+ * One instance per heap. A `ParamStore` (and everything that steps it: optimizer state, scratch,
+ * training buffers) lives in one heap, i.e. one instance with its own linear memory. So:
+ * - one store running out of memory (allocation in the core is fallible: `alloc` returns 0, a
+ *   `RangeError` here) or trapping (a bug) cannot touch any other store;
+ * - a store that is never disposed is freed by the garbage collector as a whole (its instance and
+ *   memory are ordinary GC objects), even inside a synchronous loop, with no finalizer involved;
+ * - a trapped instance is dropped at once, and its memory is released with it;
+ * - `dispose()` frees a heap's buffers and returns a small, healthy instance to a pool, so churn
+ *   with `dispose()` does not pay for instantiation.
+ * Buffers are blocks of the instance's memory; `view()` re-makes its typed array when the memory
+ * has grown (growth detaches the old `ArrayBuffer`).
  */
+import { BackendError, fromCoreError, rangeError } from '../errors.js';
+import type { DType } from '../spec.js';
+import { checkDType, checkLength, checkRun } from './heap.js';
+import { DTYPE_BYTES, DTYPE_CODE, type Backend, type BackendInfo, type Buffer, type FloatArray, type Heap } from './types.js';
 
-import { BackendError, fromCoreError, rangeError, typeError } from '../errors.js';
-import type { Backend, BackendInfo, Buffer } from './types.js';
-import { checkKernel } from './js.js';
-
-/** The parts of the wasm-bindgen glue (downhill_wasm.js) this backend uses. */
-interface RawF32Buffer {
-  free(): void;
-  ptr(): number;
-  len(): number;
-  /** Glue-internal: forgets the pointer and unregisters the finalizer without calling wasm. */
-  __destroy_into_raw?: () => number;
-}
-interface Glue {
-  F32Buffer: new (len: number) => RawF32Buffer;
-  step(
-    kernel: number,
-    segments: Float64Array,
-    params: RawF32Buffer,
-    grads: RawF32Buffer,
-    s0: RawF32Buffer,
-    s1: RawF32Buffer,
-    s2: RawF32Buffer,
-  ): void;
-  info(): string;
+/** The module's exports (crates/wasm/src/lib.rs). */
+interface Exports {
+  memory: WebAssembly.Memory;
+  alloc(bytes: number): number;
+  free(ptr: number): number;
+  live_bytes(): number;
+  call(op: number, dtype: number, argsPtr: number, nargs: number, ...ptrLen: number[]): number;
+  error_ptr(): number;
+  error_len(): number;
+  specs(): number;
+  info(): number;
   test_trap(): void;
-  initSync(opts: { module: WebAssembly.Module }): { memory: WebAssembly.Memory };
+  __wbindgen_start?: () => void;
 }
 
-/** Largest buffer: a Rust `Vec<f32>` on wasm32 holds at most `isize::MAX` bytes. */
-const MAX_LENGTH = 2 ** 29 - 1;
+/** Largest block: a Rust allocation on wasm32 holds at most `isize::MAX` bytes. */
+const MAX_BLOCK_BYTES = 2 ** 31 - 8;
+/** Instances whose memory grew beyond this are not pooled: their memory is returned to the system. */
+const POOL_MAX_BYTES = 64 * 2 ** 20;
+const POOL_SIZE = 4;
 
-/** One instantiation of the module, with its own copy of the glue. */
+const decoder = new TextDecoder();
+
+/** One instantiation of the module. */
 class Instance {
-  dead = false;
-  deathReason = '';
-  /** Distinct empty buffers for unused state slots (one object can't be borrowed twice). */
-  readonly empties: [RawF32Buffer, RawF32Buffer, RawF32Buffer];
-  /** Live buffers, weakly, so a trap can detach them from the glue's finalizer. */
-  private readonly live = new Set<WeakRef<RawF32Buffer>>();
-  private pruneAt = 64;
+  readonly exports: Exports;
+  argsPtr = 0;
+  argsCap = 0;
 
-  constructor(
-    readonly glue: Glue,
-    readonly memory: WebAssembly.Memory,
-    readonly id: number,
-  ) {
-    this.empties = [new glue.F32Buffer(0), new glue.F32Buffer(0), new glue.F32Buffer(0)];
+  constructor(module: WebAssembly.Module) {
+    const holder: { exports: Exports | null } = { exports: null };
+    const instance = new WebAssembly.Instance(module, importsFor(module, holder));
+    this.exports = instance.exports as unknown as Exports;
+    holder.exports = this.exports;
+    this.exports.__wbindgen_start?.();
   }
 
-  track(raw: RawF32Buffer): WeakRef<RawF32Buffer> {
-    const ref = new WeakRef(raw);
-    this.live.add(ref);
-    if (this.live.size >= this.pruneAt) {
-      for (const r of this.live) if (r.deref() === undefined) this.live.delete(r);
-      this.pruneAt = Math.max(64, this.live.size * 2);
-    }
-    return ref;
+  text(packed: number): string {
+    const ptr = Math.floor(packed / 2 ** 32);
+    const len = packed % 2 ** 32;
+    return decoder.decode(new Uint8Array(this.exports.memory.buffer, ptr, len));
   }
 
-  untrack(ref: WeakRef<RawF32Buffer>): void {
-    this.live.delete(ref);
-  }
-
-  /**
-   * Marks the instance dead. Its buffers are detached from the glue's FinalizationRegistry so no
-   * later garbage collection calls into the trapped instance.
-   */
-  kill(reason: string): void {
-    if (this.dead) return;
-    this.dead = true;
-    this.deathReason = reason;
-    for (const ref of this.live) ref.deref()?.__destroy_into_raw?.();
-    for (const e of this.empties) e.__destroy_into_raw?.();
-    this.live.clear();
+  lastError(): string {
+    const e = this.exports;
+    return decoder.decode(new Uint8Array(e.memory.buffer, e.error_ptr(), e.error_len()));
   }
 }
 
-class WasmBuffer implements Buffer {
-  private raw: RawF32Buffer | null;
-  private readonly ref: WeakRef<RawF32Buffer>;
-  private readonly ptr: number;
-  private cache: Float32Array | null = null;
-  private cacheBuffer: ArrayBufferLike | null = null;
-
-  constructor(
-    readonly inst: Instance,
-    raw: RawF32Buffer,
-    readonly length: number,
-  ) {
-    this.raw = raw;
-    this.ref = inst.track(raw);
-    this.ptr = raw.ptr(); // a Vec never moves once allocated
-  }
-
-  get disposed(): boolean {
-    return this.raw === null;
-  }
-
-  /** The glue object, after checking the buffer is usable. `arg` names it in errors. */
-  handle(arg: string): RawF32Buffer {
-    if (this.inst.dead) throw deadError(this.inst, arg);
-    if (this.raw === null) throw typeError(arg, 'buffer has been disposed');
-    return this.raw;
-  }
-
-  view(): Float32Array {
-    this.handle('buffer');
-    const buf = this.inst.memory.buffer;
-    if (this.cache === null || this.cacheBuffer !== buf) {
-      this.cache = new Float32Array(buf, this.ptr, this.length);
-      this.cacheBuffer = buf;
+/**
+ * The imports wasm-bindgen's output asks for, supplied without its glue: none is called by our
+ * numeric exports except through a panic path, which traps anyway.
+ */
+function importsFor(module: WebAssembly.Module, holder: { exports: Exports | null }): WebAssembly.Imports {
+  const imports: Record<string, Record<string, WebAssembly.ImportValue>> = {};
+  const text = (ptr: number, len: number) =>
+    holder.exports ? decoder.decode(new Uint8Array(holder.exports.memory.buffer, ptr, len)) : '';
+  for (const imp of WebAssembly.Module.imports(module)) {
+    if (imp.kind !== 'function') throw new BackendError('wasm', `unexpected ${imp.kind} import ${imp.module}.${imp.name}`);
+    let f: (...a: number[]) => unknown;
+    if (imp.name.includes('init_externref_table')) {
+      // Our exports pass no JS values, so the externref table is never used.
+      f = () => undefined;
+    } else if (imp.name.includes('wbindgen_throw')) {
+      f = (ptr, len) => {
+        throw new Error(text(ptr, len));
+      };
+    } else if (imp.name.includes('Error')) {
+      f = (ptr, len) => new Error(text(ptr, len));
+    } else {
+      f = () => {
+        throw new BackendError('wasm', `unexpected call of import ${imp.module}.${imp.name}`);
+      };
     }
-    return this.cache;
+    (imports[imp.module] ??= {})[imp.name] = f;
   }
-
-  /** Idempotent. On a dead instance it only forgets the buffer (its memory is gone already). */
-  dispose(): void {
-    const raw = this.raw;
-    if (raw === null) return;
-    this.raw = null;
-    this.cache = null;
-    this.cacheBuffer = null;
-    this.inst.untrack(this.ref);
-    if (!this.inst.dead) raw.free();
-  }
-}
-
-function deadError(inst: Instance, arg: string): BackendError {
-  return new BackendError(
-    'wasm',
-    `${arg}: belongs to WebAssembly instance #${inst.id}, which trapped (${inst.deathReason}); ` +
-      'its buffers are lost. Allocate new buffers (the backend already uses a fresh instance) ' +
-      'and restore parameters and optimizer state from a checkpoint.',
-  );
+  return imports;
 }
 
 function isTrap(e: unknown): boolean {
@@ -160,222 +107,276 @@ function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/**
- * Where to get the glue and the compiled module. `glueUrl` must be importable with a query
- * string appended (`?instance=N`), which Node ESM and browsers both treat as a separate module.
- */
-export interface WasmSource {
-  glueUrl: string;
-  module: WebAssembly.Module;
+class WasmBuffer implements Buffer {
+  #ptr: number;
+  #cache: FloatArray | null = null;
+  #cacheBuffer: ArrayBufferLike | null = null;
+
+  constructor(
+    readonly heap: WasmHeap,
+    readonly dtype: DType,
+    readonly length: number,
+    ptr: number,
+  ) {
+    this.#ptr = ptr;
+  }
+
+  get ptr(): number {
+    return this.#ptr;
+  }
+  get bytes(): number {
+    return this.length * DTYPE_BYTES[this.dtype];
+  }
+  get disposed(): boolean {
+    return this.#ptr < 0 || this.heap.disposed;
+  }
+
+  view(): FloatArray {
+    const inst = this.heap.live('buffer');
+    if (this.#ptr < 0) throw new BackendError('wasm', 'buffer used after dispose()');
+    const buf = inst.exports.memory.buffer;
+    if (this.#cache === null || this.#cacheBuffer !== buf) {
+      this.#cache =
+        this.dtype === 'float32'
+          ? new Float32Array(buf, this.#ptr, this.length)
+          : new Float64Array(buf, this.#ptr, this.length);
+      this.#cacheBuffer = buf;
+    }
+    return this.#cache;
+  }
+
+  /** Idempotent. On a dead heap it only forgets the block (the memory is gone already). */
+  dispose(): void {
+    if (this.#ptr < 0) return;
+    const ptr = this.#ptr;
+    this.#ptr = -1;
+    this.#cache = null;
+    this.#cacheBuffer = null;
+    this.heap.release(this, ptr);
+  }
 }
 
-/** The WASM backend. Besides `Backend` it has `ready()` and `testTrap()`. */
-export class WasmBackend implements Backend {
-  readonly name = 'wasm' as const;
-  private current: Instance | null;
-  private spare: Promise<Glue> | null = null;
-  private spareGlue: Glue | null = null;
-  private nextId: number;
-  private infoCache: BackendInfo | null = null;
+/** A heap: one instance of the module. */
+export class WasmHeap implements Heap {
+  #inst: Instance | null;
+  #death: string | null = null;
+  #disposed = false;
+  readonly #buffers = new Set<WasmBuffer>();
 
-  private constructor(
-    private readonly source: WasmSource,
-    first: Instance,
+  constructor(
+    readonly backend: WasmBackend,
+    inst: Instance,
   ) {
-    this.current = first;
-    this.nextId = first.id + 1;
-    this.prepareSpare();
+    this.#inst = inst;
   }
 
-  /** Imports the glue copy for instance #0 and instantiates it. */
-  static async create(source: WasmSource): Promise<WasmBackend> {
-    const glue = await importGlue(source.glueUrl, 0);
-    const { memory } = glue.initSync({ module: source.module });
-    const backend = new WasmBackend(source, new Instance(glue, memory, 0));
-    await backend.ready();
-    return backend;
+  get disposed(): boolean {
+    return this.#disposed || this.#death !== null;
   }
 
-  private prepareSpare(): void {
-    if (this.spare !== null || this.spareGlue !== null) return;
-    const id = this.nextId;
-    const p = importGlue(this.source.glueUrl, id);
-    this.spare = p;
-    p.then(
-      (glue) => {
-        this.spare = null;
-        this.spareGlue = glue;
-        if (this.current === null) this.switchToSpare();
-      },
-      () => {
-        this.spare = null; // the next trap or ready() tries again
-      },
-    );
-  }
-
-  /** Makes the pre-imported spare glue copy the current instance (synchronous). */
-  private switchToSpare(): void {
-    const glue = this.spareGlue;
-    if (glue === null) return;
-    this.spareGlue = null;
-    const id = this.nextId++;
-    const { memory } = glue.initSync({ module: this.source.module });
-    this.current = new Instance(glue, memory, id);
-    this.prepareSpare();
-  }
-
-  /** Resolves once a live instance and a spare glue copy are available. */
-  async ready(): Promise<void> {
-    for (let i = 0; i < 3; i++) {
-      this.prepareSpare();
-      if (this.spare !== null) await this.spare.catch(() => undefined);
-      if (this.current === null) this.switchToSpare();
-      if (this.current !== null && this.spareGlue !== null) return;
+  /** The live instance, or a `BackendError` saying why there is none. */
+  live(what: string): Instance {
+    if (this.#death !== null) {
+      throw new BackendError(
+        'wasm',
+        `${what}: its WebAssembly instance trapped (${this.#death}); the store's buffers are lost. ` +
+          'Create a new store and restore parameters and optimizer state from a checkpoint.',
+      );
     }
-    if (this.current === null) {
-      throw new BackendError('wasm', `cannot import a fresh copy of ${this.source.glueUrl}`);
-    }
+    if (this.#disposed || this.#inst === null) throw new BackendError('wasm', `${what} used after dispose()`);
+    return this.#inst;
   }
 
-  /** Handles a trap of `inst`: kills it and switches to a fresh instance. */
-  private trapped(inst: Instance, what: string, e: unknown): BackendError {
-    inst.kill(`${what}: ${errorText(e)}`);
-    if (this.current === inst) {
-      this.current = null;
-      this.switchToSpare();
-    }
+  /** Kills the heap after a trap: its instance (and memory) is dropped at once. */
+  #trapped(what: string, e: unknown): BackendError {
+    this.#death = `${what}: ${errorText(e)}`;
+    this.#inst = null;
+    this.#buffers.clear();
     return new BackendError(
       'wasm',
-      `instance #${inst.id} trapped in ${what} (${errorText(e)}); its buffers are lost; ` +
-        'allocate new ones (later allocations use a fresh instance) and restore state from a ' +
-        'checkpoint. A trap is a bug in downhill: please report it.',
+      `the store's WebAssembly instance trapped in ${what} (${errorText(e)}); its buffers are lost. ` +
+        'Other stores are unaffected. A trap is a bug in downhill: please report it.',
       { cause: e },
     );
   }
 
-  private live(): Instance {
-    if (this.current === null) {
-      this.prepareSpare();
-      throw new BackendError(
-        'wasm',
-        'the WebAssembly instance trapped and a fresh one is still being created; ' + 'await backend.ready() and retry',
+  alloc(dtype: DType, length: number, arg = 'length'): Buffer {
+    const inst = this.live('heap');
+    const dt = checkDType(dtype);
+    const size = DTYPE_BYTES[dt];
+    const max = Math.floor(MAX_BLOCK_BYTES / size);
+    const n = checkLength(length, arg, max, 'the largest WebAssembly block, 2 GiB');
+    if (n === 0) return this.#track(new WasmBuffer(this, dt, 0, 0));
+    let ptr: number;
+    try {
+      ptr = inst.exports.alloc(n * size);
+    } catch (e) {
+      if (isTrap(e)) throw this.#trapped(`alloc(${n})`, e);
+      throw e;
+    }
+    if (ptr === 0) {
+      const used = inst.exports.live_bytes();
+      throw rangeError(
+        arg,
+        `${n} ${dt} elements (${(n * size / 2 ** 20).toFixed(1)} MiB) do not fit in this store's WebAssembly ` +
+          `memory (at most 4 GiB per store; ${(used / 2 ** 20).toFixed(1)} MiB already in use)`,
       );
     }
-    return this.current;
+    return this.#track(new WasmBuffer(this, dt, n, ptr));
   }
 
-  info(): BackendInfo {
-    if (this.infoCache === null) {
-      const raw = JSON.parse(this.live().glue.info()) as { simd: string; threads: number };
-      this.infoCache = { name: 'wasm', simd: raw.simd, threads: raw.threads };
-    }
-    return { ...this.infoCache };
+  #track(b: WasmBuffer): WasmBuffer {
+    this.#buffers.add(b);
+    return b;
   }
 
-  alloc(length: number): Buffer {
-    if (typeof length !== 'number') throw typeError('length', `must be a number, got ${typeof length}`);
-    if (!Number.isInteger(length) || length < 0 || length > MAX_LENGTH) {
-      throw rangeError('length', `must be an integer in [0, ${MAX_LENGTH}], got ${length}`);
-    }
-    const inst = this.live();
-    let raw: RawF32Buffer;
+  /** @internal frees a buffer's block. */
+  release(b: WasmBuffer, ptr: number): void {
+    this.#buffers.delete(b);
+    if (ptr === 0 || this.#inst === null || this.#disposed) return;
+    this.#inst.exports.free(ptr);
+  }
+
+  run(op: number, dtype: DType, args: Float64Array, buffers: readonly (Buffer | null)[]): void {
+    const inst = this.live('heap');
+    const bufs = checkRun(this, op, dtype, args, buffers, (b): b is WasmBuffer => b instanceof WasmBuffer);
+    const e = inst.exports;
+    const bytes = args.length * 8;
     try {
-      raw = new inst.glue.F32Buffer(length);
-    } catch (e) {
-      if (isTrap(e)) throw this.trapped(inst, `alloc(${length})`, e); // out of memory
-      throw new BackendError('wasm', errorText(e), { cause: e });
-    }
-    return new WasmBuffer(inst, raw, length);
-  }
-
-  step(
-    kernel: number,
-    segments: Float64Array,
-    params: Buffer,
-    grads: Buffer,
-    state: readonly [Buffer | null, Buffer | null, Buffer | null],
-  ): void {
-    checkKernel(kernel);
-    if (!(segments instanceof Float64Array)) throw typeError('segments', 'must be a Float64Array');
-    if (!Array.isArray(state) || state.length !== 3) {
-      throw typeError('state', 'must be an array of 3 buffers or nulls');
-    }
-    const p = this.own(params, 'params');
-    const inst = p.inst;
-    const g = this.own(grads, 'grads', inst);
-    const slots = state.map((s, k) => (s === null ? null : this.own(s, `state[${k}]`, inst)));
-    const seen = new Map<WasmBuffer, string>([[p, 'params']]);
-    const args = [g, ...slots];
-    const names = ['grads', 'state[0]', 'state[1]', 'state[2]'];
-    for (let i = 0; i < args.length; i++) {
-      const b = args[i];
-      if (b === null || b === undefined) continue;
-      const prev = seen.get(b);
-      if (prev !== undefined) throw typeError(names[i], `must be a different buffer from ${prev}`);
-      seen.set(b, names[i]);
-    }
-    const rp = p.handle('params');
-    const rg = g.handle('grads');
-    const rs = slots.map((s, k) => (s === null ? inst.empties[k] : s.handle(`state[${k}]`)));
-    try {
-      inst.glue.step(kernel, segments, rp, rg, rs[0], rs[1], rs[2]);
-    } catch (e) {
-      if (isTrap(e)) throw this.trapped(inst, 'step', e);
-      throw fromCoreError('wasm', e);
+      if (bytes > inst.argsCap) {
+        if (inst.argsPtr !== 0) e.free(inst.argsPtr);
+        const cap = Math.max(256, bytes * 2);
+        inst.argsPtr = e.alloc(cap);
+        inst.argsCap = inst.argsPtr === 0 ? 0 : cap;
+        if (inst.argsPtr === 0) throw rangeError('args', `${args.length} numbers do not fit in this store's WebAssembly memory`);
+      }
+      new Float64Array(e.memory.buffer, inst.argsPtr, args.length).set(args);
+      const pl: number[] = [];
+      for (const b of bufs) pl.push(b ? b.ptr : 0, b ? b.bytes : 0);
+      const status = e.call(op, DTYPE_CODE[dtype], inst.argsPtr, args.length, ...pl);
+      if (status !== 0) throw fromCoreError('wasm', new Error(inst.lastError()));
+      args.set(new Float64Array(e.memory.buffer, inst.argsPtr, args.length));
+    } catch (err) {
+      if (isTrap(err)) throw this.#trapped(`op ${op}`, err);
+      throw err;
     }
   }
 
-  /** Panics inside the module on purpose (tests of trap recovery). Always throws BackendError. */
+  /** Panics inside this heap's instance on purpose (tests of trap recovery). Always throws. */
   testTrap(): never {
-    const inst = this.live();
+    const inst = this.live('heap');
     try {
-      inst.glue.test_trap();
+      inst.exports.test_trap();
     } catch (e) {
-      if (isTrap(e)) throw this.trapped(inst, 'test_trap', e);
+      if (isTrap(e)) throw this.#trapped('test_trap', e);
       throw new BackendError('wasm', errorText(e), { cause: e });
     }
     throw new BackendError('wasm', 'test_trap returned without trapping');
   }
 
-  /** Checks `b` is a buffer of this backend (and of `inst` when given). */
-  private own(b: unknown, arg: string, inst?: Instance): WasmBuffer {
-    if (!(b instanceof WasmBuffer)) throw typeError(arg, 'must be a buffer allocated by this wasm backend');
-    if (b.inst.dead) throw deadError(b.inst, arg);
-    if (b.disposed) throw typeError(arg, 'buffer has been disposed');
-    if (inst !== undefined && b.inst !== inst) {
-      throw typeError(arg, `belongs to WebAssembly instance #${b.inst.id}, params to #${inst.id}`);
-    }
-    if (b.inst !== this.current) throw typeError(arg, 'must be a buffer allocated by this wasm backend');
-    return b;
+  /** Bytes of this heap's linear memory (0 once dead or disposed). */
+  get memoryBytes(): number {
+    return this.#inst?.exports.memory.buffer.byteLength ?? 0;
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    const inst = this.#inst;
+    this.#inst = null;
+    if (inst === null) return;
+    for (const b of this.#buffers) if (b.ptr > 0) inst.exports.free(b.ptr);
+    this.#buffers.clear();
+    this.backend.recycle(inst);
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 }
 
-async function importGlue(glueUrl: string, n: number): Promise<Glue> {
-  const sep = glueUrl.includes('?') ? '&' : '?';
-  return (await import(/* @vite-ignore */ `${glueUrl}${sep}instance=${n}`)) as Glue;
+/** The WASM backend over one compiled module. */
+export class WasmBackend implements Backend {
+  readonly name = 'wasm' as const;
+  readonly #pool: Instance[] = [];
+  #info: BackendInfo | null = null;
+  #specs: string | null = null;
+
+  constructor(readonly module: WebAssembly.Module) {
+    // Instantiate once now, so a module that cannot run here fails at load time.
+    this.#pool.push(new Instance(module));
+  }
+
+  createHeap(): WasmHeap {
+    let inst = this.#pool.pop();
+    if (!inst) {
+      try {
+        inst = new Instance(this.module);
+      } catch (e) {
+        // V8 reserves address space per memory; with many live stores it can run out.
+        throw new BackendError(
+          'wasm',
+          `cannot create a WebAssembly instance for a new store (${errorText(e)}); dispose() stores you no longer use`,
+          { cause: e },
+        );
+      }
+    }
+    return new WasmHeap(this, inst);
+  }
+
+  /** @internal takes back a disposed heap's instance if it is small and holds nothing. */
+  recycle(inst: Instance): void {
+    try {
+      const e = inst.exports;
+      const argsBytes = inst.argsPtr === 0 ? 0 : inst.argsCap;
+      if (
+        this.#pool.length < POOL_SIZE &&
+        e.memory.buffer.byteLength <= POOL_MAX_BYTES &&
+        e.live_bytes() === argsBytes
+      ) {
+        this.#pool.push(inst);
+      }
+    } catch {
+      // a trapped instance is not reused
+    }
+  }
+
+  #any(): Instance {
+    return this.#pool[0] ?? this.#pool[this.#pool.push(new Instance(this.module)) - 1];
+  }
+
+  info(): BackendInfo {
+    if (this.#info === null) {
+      const inst = this.#any();
+      const raw = JSON.parse(inst.text(inst.exports.info())) as { simd: string; threads: number };
+      this.#info = { name: 'wasm', simd: raw.simd, threads: raw.threads };
+    }
+    return { ...this.#info };
+  }
+
+  specsJson(): string {
+    if (this.#specs === null) {
+      const inst = this.#any();
+      this.#specs = inst.text(inst.exports.specs());
+    }
+    return this.#specs;
+  }
 }
 
-/** Panics inside the backend's current instance; see `WasmBackend.testTrap`. */
-export function wasmTestTrap(backend: Backend): never {
-  if (!(backend instanceof WasmBackend)) throw typeError('backend', 'must be a wasm backend');
-  return backend.testTrap();
-}
-
-/** URL of the glue next to this file's package: `bindings/wasm/downhill_wasm.js`. */
-export function defaultGlueUrl(): string {
-  return new URL('../../bindings/wasm/downhill_wasm.js', import.meta.url).href;
+/** Panics inside a heap's instance (tests of trap recovery); always throws a `BackendError`. */
+export function wasmTestTrap(heap: Heap): never {
+  if (!(heap instanceof WasmHeap)) throw new TypeError('heap: must be a wasm heap');
+  return heap.testTrap();
 }
 
 /**
  * Loads the backend from the package's `bindings/wasm/` (read from disk in Node, fetched
- * elsewhere). Throws `BackendError` when the
- * bindings are missing (run `npm run build:wasm`).
+ * elsewhere). Throws `BackendError` when the bindings are missing (run `npm run build:wasm`).
  */
 export async function loadWasm(): Promise<WasmBackend> {
-  const glueUrl = defaultGlueUrl();
   const wasmUrl = new URL('../../bindings/wasm/downhill_wasm_bg.wasm', import.meta.url);
   // Outside Node (a browser importing the package as ES modules) the file is fetched instead.
-  if (typeof process === 'undefined' || !process.versions?.node) return loadWasmFrom(glueUrl, wasmUrl);
+  if (typeof process === 'undefined' || !process.versions?.node) return loadWasmFrom(wasmUrl);
   let bytes: Uint8Array;
   try {
     const fs = await import('node:fs/promises');
@@ -385,17 +386,14 @@ export async function loadWasm(): Promise<WasmBackend> {
       cause: e,
     });
   }
-  return loadWasmFrom(glueUrl, bytes);
+  return loadWasmFrom(bytes);
 }
 
 /**
- * Loads the backend from an explicit glue URL and module (browsers, bundlers): `wasm` is the
- * `.wasm` file's URL, its bytes, or an already compiled module.
+ * Loads the backend from an explicit module (browsers, bundlers): the `.wasm` file's URL, its
+ * bytes, or an already compiled module.
  */
-export async function loadWasmFrom(
-  glueUrl: string | URL,
-  wasm: string | URL | BufferSource | WebAssembly.Module,
-): Promise<WasmBackend> {
+export async function loadWasmFrom(wasm: string | URL | BufferSource | WebAssembly.Module): Promise<WasmBackend> {
   let module: WebAssembly.Module;
   try {
     if (wasm instanceof WebAssembly.Module) {
@@ -410,5 +408,9 @@ export async function loadWasmFrom(
   } catch (e) {
     throw new BackendError('wasm', `cannot compile the module: ${errorText(e)}`, { cause: e });
   }
-  return WasmBackend.create({ glueUrl: String(glueUrl), module });
+  try {
+    return new WasmBackend(module);
+  } catch (e) {
+    throw new BackendError('wasm', `cannot instantiate the module: ${errorText(e)}`, { cause: e });
+  }
 }

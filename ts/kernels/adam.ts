@@ -1,88 +1,77 @@
 /**
- * Pure-TS mirror of crates/core/src/optim/adam.rs (Adam with AMSGrad and L2 weight decay; the
- * element loop AdamW reuses). Same scalars (f64, then rounded to f32) and the same f32
- * operations in the same order, so results equal the core's bit for bit. See the core file
- * for the update rule and references.
+ * Pure-TS mirror of crates/core/src/optim/adam.rs (Adam with AMSGrad and L2 or decoupled weight
+ * decay; the element loop AdamW uses). Same scalars (f64, then rounded to the element type) and
+ * the same element operations in the same order, so results equal the core's bit for bit.
  */
-import { rangeError } from '../errors.js';
-import type { KernelSpec, Plan, Scalars } from './plan.js';
 import { powiExact } from './pow.js';
-import { flag, fmt, nonNegative, type Segment } from './segment.js';
+import { registerKernel, type ElementwiseKernel, type Round, type Tensor } from './registry.js';
 
-const f32 = Math.fround;
-const L2 = 1;
-const DECAY = 2;
-const AMS = 4;
+const [LR, BETA1, BETA2, EPS, WD, AMSGRAD, MAXIMIZE, DECOUPLED] = [0, 1, 2, 3, 4, 5, 6, 7];
 
-function beta(v: number, arg: string): number {
-  if (v >= 0 && v < 1) return v;
-  throw rangeError(arg, `must be in [0, 1), got ${fmt(v)}`);
+export interface AdamPlan {
+  sign: number;
+  wd: number;
+  decay: number;
+  b1: number;
+  omb1: number;
+  b2: number;
+  omb2: number;
+  invBc2Sqrt: number;
+  eps: number;
+  negStep: number;
+  l2: boolean;
+  decoupled: boolean;
+  ams: boolean;
 }
 
-export function planWith(seg: Segment, i: number, decoupled: boolean): Plan {
-  const name = (c: string) => `segments[${i}].${c}`;
-  const b1 = beta(seg.extra[0], name('beta1'));
-  const b2 = beta(seg.extra[1], name('beta2'));
-  const eps = nonNegative(seg.extra[2], () => name('eps'));
-  const amsgrad = flag(seg.extra[3], () => name('amsgrad'));
-  const bc1 = 1 - powiExact(b1, seg.step);
-  const bc2 = 1 - powiExact(b2, seg.step);
-  let mode = 0;
-  if (seg.weightDecay !== 0) mode |= decoupled ? DECAY : L2;
-  if (amsgrad) mode |= AMS;
-  const f = [
-    seg.maximize ? -1 : 1,
-    f32(seg.weightDecay),
-    f32(1 - seg.lr * seg.weightDecay),
-    f32(b1),
-    f32(1 - b1),
-    f32(b2),
-    f32(1 - b2),
-    f32(1 / Math.sqrt(bc2)),
-    f32(eps),
-    f32(-(seg.lr / bc1)),
-  ];
-  return { scalars: { f, mode }, uses: [true, true, amsgrad], run };
+export function adamPlan(t: Tensor, r: Round, decoupled: boolean): AdamPlan {
+  const [lr, b1, b2, wd] = [t.hp[LR], t.hp[BETA1], t.hp[BETA2], t.hp[WD]];
+  const bc1 = 1 - powiExact(b1, t.step);
+  const bc2 = 1 - powiExact(b2, t.step);
+  return {
+    sign: t.hp[MAXIMIZE] !== 0 ? -1 : 1,
+    wd: r(wd),
+    decay: r(1 - lr * wd),
+    b1: r(b1),
+    omb1: r(1 - b1),
+    b2: r(b2),
+    omb2: r(1 - b2),
+    invBc2Sqrt: r(1 / Math.sqrt(bc2)),
+    eps: r(t.hp[EPS]),
+    negStep: r(-(lr / bc1)),
+    l2: wd !== 0 && !decoupled,
+    decoupled: wd !== 0 && decoupled,
+    ams: t.hp[AMSGRAD] !== 0,
+  };
 }
 
-function run(
-  s: Scalars,
-  p: Float32Array,
-  g: Float32Array,
-  state: readonly [Float32Array, Float32Array, Float32Array],
-  offset: number,
-  len: number,
-): void {
-  const [sign, wd, decay, b1, omb1, b2, omb2, invBc2s, eps, negStep] = s.f;
-  const l2 = (s.mode & L2) !== 0;
-  const dec = (s.mode & DECAY) !== 0;
-  const ams = (s.mode & AMS) !== 0;
-  const [m, v, vmax] = state;
-  const end = offset + len;
-  for (let i = offset; i < end; i++) {
-    let gi = f32(g[i] * sign);
+export function adamApply(pl: AdamPlan, p: Float32Array | Float64Array, g: Float32Array | Float64Array, s: readonly (Float32Array | Float64Array)[], r: Round): void {
+  const { sign, wd, decay, b1, omb1, b2, omb2, invBc2Sqrt, eps, negStep, l2, decoupled, ams } = pl;
+  const [m, v, vmax] = s;
+  for (let i = 0; i < p.length; i++) {
+    let gi = r(g[i] * sign);
     let pi = p[i];
-    if (dec) pi = f32(pi * decay);
-    if (l2) gi = f32(gi + f32(wd * pi));
-    const mi = f32(f32(m[i] * b1) + f32(gi * omb1));
-    const vi = f32(f32(v[i] * b2) + f32(f32(gi * gi) * omb2));
+    if (decoupled) pi = r(pi * decay);
+    if (l2) gi = r(gi + r(wd * pi));
+    const mi = r(r(m[i] * b1) + r(gi * omb1));
+    const vi = r(r(v[i] * b2) + r(r(gi * gi) * omb2));
     m[i] = mi;
     v[i] = vi;
     let vh = vi;
     if (ams) {
       const old = vmax[i];
-      // NaN in `vi` propagates, as torch.maximum does; `+ 0` stores -0 as +0 (see the core).
-      vh = f32((old >= vi ? old : vi) + 0);
+      // NaN in `vi` propagates, as torch.maximum does; `+ 0` stores −0 as +0 (see the core).
+      vh = r((vi > old || Number.isNaN(vi) ? vi : old) + 0);
       vmax[i] = vh;
     }
-    const denom = f32(f32(f32(Math.sqrt(vh)) * invBc2s) + eps);
-    p[i] = f32(pi + f32(negStep * f32(mi / denom)));
+    const denom = r(r(r(Math.sqrt(vh)) * invBc2Sqrt) + eps);
+    p[i] = r(pi + r(negStep * r(mi / denom)));
   }
 }
 
-export const ADAM_SPEC: KernelSpec = {
-  id: 1,
-  name: 'Adam',
-  state: ['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq'],
-  plan: (seg, i) => planWith(seg, i, false),
-};
+export const ADAM_KERNEL: ElementwiseKernel<AdamPlan> = registerKernel({
+  kind: 'elementwise',
+  spec: 'Adam',
+  plan: (t, _s, r) => adamPlan(t, r, t.hp[DECOUPLED] !== 0),
+  apply: adamApply,
+});

@@ -1,10 +1,10 @@
-/** Pure-TS mirror of crates/core/src/optim/adamw.rs: Adam's loop with decoupled weight decay. */
-import type { KernelSpec } from './plan.js';
-import { planWith } from './adam.js';
+/** Pure-TS mirror of crates/core/src/optim/adamw.rs: Adam's loop with decoupled decay. */
+import { adamApply, adamPlan, type AdamPlan } from './adam.js';
+import { registerKernel, type ElementwiseKernel } from './registry.js';
 
-export const ADAMW_SPEC: KernelSpec = {
-  id: 2,
-  name: 'AdamW',
-  state: ['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq'],
-  plan: (seg, i) => planWith(seg, i, true),
-};
+export const ADAMW_KERNEL: ElementwiseKernel<AdamPlan> = registerKernel({
+  kind: 'elementwise',
+  spec: 'AdamW',
+  plan: (t, _s, r) => adamPlan(t, r, true),
+  apply: adamApply,
+});

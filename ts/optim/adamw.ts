@@ -1,33 +1,40 @@
-import { KERNEL } from '../backend/types.js';
+import type { AdamWOptions } from '../generated/specs.js';
+import '../kernels/adamw.js';
 import type { ParamStore } from '../params.js';
-import { adamDef, type AdamOptions } from './adam.js';
-import { Optimizer, type GroupSpec } from './optimizer.js';
+import { specByName } from '../spec.js';
+import { Optimizer, registerOptimizer, type GroupSpec, type OptimizerClass, type Scheduled } from './optimizer.js';
 
-const ADAMW_DEF = adamDef('AdamW', KERNEL.AdamW, 1e-2);
+export type { AdamWOptions };
 
 /**
- * AdamW: Adam with decoupled weight decay (Loshchilov & Hutter, ICLR 2019), with PyTorch's
+ * AdamW (Loshchilov & Hutter, ICLR 2019): Adam with decoupled weight decay, with PyTorch's
  * semantics (`torch.optim.AdamW`).
  *
  * ```text
  * p ← p · (1 − lr · weightDecay)
- * then Adam's update (see {@link Adam}) without the L2 term
+ * then Adam's update with the undecayed gradient
  * ```
  *
- * Options as {@link Adam}, but `weightDecay` defaults to 1e-2. With `weightDecay: 0` the result
- * is Adam's, bit for bit.
+ * Options (defaults): as {@link Adam}, but `weightDecay` 1e-2. State as Adam.
  *
  * @example
- * const opt = new AdamW(params, { lr: 1e-3, weightDecay: 0.01 });
+ * const opt = new AdamW(params, [
+ *   { params: ['w1', 'w2'], weightDecay: 0.01 },
+ *   { params: ['b1', 'b2'], weightDecay: 0 },
+ * ], { lr: 1e-3 });
+ *
+ * Differences from PyTorch: as Adam. Optax's `adamw` defaults to weight decay 1e-4.
  */
-export class AdamW extends Optimizer<AdamOptions> {
-  constructor(params: ParamStore, options?: Partial<AdamOptions>);
-  constructor(params: ParamStore, groups: readonly GroupSpec<AdamOptions>[], defaults?: Partial<AdamOptions>);
+export class AdamW extends Optimizer<AdamWOptions> {
+  constructor(params: ParamStore, options?: Partial<Scheduled<AdamWOptions>>);
+  constructor(params: ParamStore, groups: readonly GroupSpec<AdamWOptions>[], defaults?: Partial<Scheduled<AdamWOptions>>);
   constructor(
     params: ParamStore,
-    groupsOrOptions?: readonly GroupSpec<AdamOptions>[] | Partial<AdamOptions>,
-    defaults?: Partial<AdamOptions>,
+    groupsOrOptions?: readonly GroupSpec<AdamWOptions>[] | Partial<Scheduled<AdamWOptions>>,
+    defaults?: Partial<Scheduled<AdamWOptions>>,
   ) {
-    super(ADAMW_DEF, params, groupsOrOptions, defaults);
+    super(specByName('AdamW'), params, groupsOrOptions, defaults);
   }
 }
+
+registerOptimizer('AdamW', AdamW as unknown as OptimizerClass);

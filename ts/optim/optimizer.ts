@@ -1,158 +1,156 @@
 /**
- * The shared machinery of every optimizer class: param groups merged with defaults, lazily
- * created state in flat slots matching the arena, the segment table that makes one step one
- * backend call, and PyTorch-compatible state dicts.
+ * The machinery every optimizer class shares, driven by its spec (ts/generated/specs.ts): param
+ * groups merged with defaults and validated with the core's rules, options that may be schedules,
+ * lazily created state in one buffer laid out as the core lays it out, the step table that makes
+ * one step one backend call, frozen tensors, and PyTorch-compatible state dicts.
  */
-import type { BoundStep, Buffer } from '../backend/types.js';
-import { bindStep, SEG_STRIDE } from '../backend/types.js';
-import { rangeError, typeError } from '../errors.js';
+import type { Buffer, FloatArray } from '../backend/types.js';
+import { BackendError, rangeError, typeError } from '../errors.js';
+import { HEADER, OP, TENSOR_STRIDE } from '../generated/specs.js';
 import type { ParamStore } from '../params.js';
+import {
+  defaultValue,
+  describeType,
+  hasSlot,
+  initValue,
+  shapeOf,
+  stateLayout,
+  suggest,
+  toWire,
+  type HParamData,
+  type Layout,
+  type Shape,
+  type SpecData,
+} from '../spec.js';
+import { decodeTensor, encodeTensor, isEncodedTensor } from '../state.js';
 
-/** Options every optimizer has. */
-export interface BaseOptions {
-  lr: number;
-  weightDecay: number;
-  maximize: boolean;
-}
+/** A value that changes with the step: `f(count)`, count = steps completed so far (Optax's convention). */
+export type Schedule = (count: number) => number;
+
+/** Options where every number may also be a schedule. */
+export type Scheduled<O> = { [K in keyof O]: O[K] extends number ? number | Schedule : O[K] };
 
 /** A param group: the names of its tensors and its own options (missing ones take the defaults). */
-export type GroupSpec<O> = { params: readonly string[] } & Partial<O>;
+export type GroupSpec<O> = { params: readonly string[] } & Partial<Scheduled<O>>;
 
 /** A live param group; its options may be changed between steps (schedulers set `lr`). */
-export type ParamGroup<O> = O & { readonly params: readonly string[] };
+export type ParamGroup<O> = Scheduled<O> & { readonly params: readonly string[] };
 
 /** PyTorch's `optimizer.state_dict()` layout: positional param indices, PyTorch key names. */
 export interface StateDict {
-  state: Record<number, Record<string, number | Float32Array | number[]>>;
+  state: Record<number, Record<string, number | FloatArray | number[]>>;
   param_groups: Array<Record<string, unknown> & { params: number[] }>;
+  /** downhill's own facts (PyTorch ignores it): the optimizer, the element type, steps taken. */
+  downhill?: { optimizer: string; dtype: string; stepCalls: number; frozen?: number[] };
 }
 
-/** How one optimizer maps its options onto the core's kernel. */
-export interface OptimizerDef<O extends BaseOptions> {
+export interface LoadOptions {
+  /** Accept NaN and ±Infinity in state buffers (a diverged run); rejected by default. */
+  allowNonFinite?: boolean;
+}
+
+/** Keys of PyTorch param groups that describe its implementation, not the algorithm. */
+const TORCH_IMPL_KEYS = new Set(['foreach', 'capturable', 'differentiable', 'fused', 'initial_lr', 'params']);
+
+interface Entry {
   name: string;
-  kernel: number;
-  /** PyTorch state key of each slot. */
-  slots: readonly string[];
-  defaults: O;
-  /** Checks a full set of options; `arg` prefixes messages (e.g. `groups[1].`). */
-  check(o: O, arg: string): void;
-  /** Columns 6..9 of a segment row. */
-  extra(o: O): [number, number, number, number];
-  /** Which state slots these options use. */
-  uses(o: O): [boolean, boolean, boolean];
-  /** Options as a PyTorch param_group (without `params`). */
-  toTorch(o: O): Record<string, unknown>;
-  /** Options from a PyTorch param_group. */
-  fromTorch(g: Record<string, unknown>, arg: string): O;
+  offset: number;
+  size: number;
+  shape: Shape;
+  group: number;
 }
 
-export function checkNonNegative(v: unknown, arg: string): void {
-  if (typeof v !== 'number') throw typeError(arg, `must be a number, got ${typeof v}`);
-  if (!(Number.isFinite(v) && v >= 0)) throw rangeError(arg, `must be finite and >= 0, got ${v}`);
-}
-
-export function checkBool(v: unknown, arg: string): void {
-  if (typeof v !== 'boolean') throw typeError(arg, `must be a boolean, got ${typeof v}`);
-}
-
-/** Reads a number from a PyTorch dict. */
-export function torchNumber(g: Record<string, unknown>, key: string, arg: string): number {
-  const v = g[key];
-  if (typeof v !== 'number') throw typeError(`${arg}${key}`, `must be a number, got ${typeof v}`);
-  return v;
-}
-
-export function torchBool(g: Record<string, unknown>, key: string, arg: string, fallback = false): boolean {
-  const v = g[key] ?? fallback;
-  if (typeof v !== 'boolean') throw typeError(`${arg}${key}`, `must be a boolean, got ${typeof v}`);
-  return v;
-}
-
-export abstract class Optimizer<O extends BaseOptions> {
+export abstract class Optimizer<O extends object> {
   readonly params: ParamStore;
-  readonly paramGroups: ParamGroup<O>[];
   /** The defaults groups were merged with. */
-  readonly defaults: O;
-  readonly #def: OptimizerDef<O>;
-  #slots: [Buffer | null, Buffer | null, Buffer | null] = [null, null, null];
+  readonly defaults: Readonly<Scheduled<O>>;
+  readonly #spec: SpecData;
+  readonly #groups: ParamGroup<O>[] = [];
+  #groupsView: readonly ParamGroup<O>[] = Object.freeze([]);
+  readonly #groupArgs: string[] = [];
   /** This optimizer's tensors in PyTorch's positional order (groups in order). */
-  #tensors: { name: string; offset: number; size: number; group: number }[] = [];
+  #entries: Entry[] = [];
+  /** Positional indices sorted by arena offset: the order of the step table's rows. */
+  #order: number[] = [];
   #index = new Map<string, number>();
   /** Steps taken per tensor (positional); 0 means no state yet, as in PyTorch. */
   #steps = new Float64Array(0);
-  /** Maximal runs of arena-adjacent tensors of one group, sorted by offset. */
-  #runs: { group: number; offset: number; len: number; members: number[] }[] = [];
+  #frozen = new Uint8Array(0);
+  #state: Buffer | null = null;
+  #layout: Layout | null = null;
+  /** Which slots each row has, as a string, to notice when the layout must change. */
+  #layoutKey = '';
+  #scratch: Buffer | null = null;
   #table = new Float64Array(0);
-  /** The backend step over this store's buffers and the current slots; null when slots change. */
-  #bound: BoundStep | null = null;
-  /** How messages name each group's options: `options.` or `groups[i].`. */
-  readonly #groupArgs: string[] = [];
+  #stepCalls = 0;
+  #disposed = false;
 
   protected constructor(
-    def: OptimizerDef<O>,
+    spec: SpecData,
     params: ParamStore,
-    groupsOrOptions?: readonly GroupSpec<O>[] | Partial<O>,
-    options?: Partial<O>,
+    groupsOrOptions?: readonly GroupSpec<O>[] | Partial<Scheduled<O>>,
+    options?: Partial<Scheduled<O>>,
   ) {
-    this.#def = def;
-    if (!params || typeof params !== 'object' || typeof params.tensor !== 'function') {
-      throw typeError('params', 'must be a ParamStore');
+    this.#spec = spec;
+    if (!params || typeof params !== 'object' || typeof (params as ParamStore).tensor !== 'function') {
+      throw typeError('params', `must be a ParamStore, got ${describeType(params)}`);
     }
     params.assertLive();
     this.params = params;
-    const groupSpecs: readonly GroupSpec<O>[] = Array.isArray(groupsOrOptions)
-      ? groupsOrOptions
-      : [{ params: params.names, ...(groupsOrOptions as Partial<O> | undefined) } as unknown as GroupSpec<O>];
-    const defaultsGiven = Array.isArray(groupsOrOptions) ? options : undefined;
-    if (defaultsGiven !== undefined && (defaultsGiven === null || typeof defaultsGiven !== 'object')) {
-      throw typeError('options', 'must be an object');
+    const asGroups = Array.isArray(groupsOrOptions);
+    if (groupsOrOptions !== undefined && (groupsOrOptions === null || typeof groupsOrOptions !== 'object')) {
+      throw typeError(
+        'options',
+        `must be an object of options or an array of param groups, got ${describeType(groupsOrOptions)}` +
+          (typeof groupsOrOptions === 'number' ? ` (for the learning rate write { lr: ${groupsOrOptions} })` : ''),
+      );
     }
-    this.defaults = { ...def.defaults, ...stripUndefined(defaultsGiven ?? {}) };
-    def.check(this.defaults, 'options.');
-    if (groupSpecs.length === 0) throw rangeError('groups', 'optimizer got an empty list of param groups');
-    const owner = new Map<string, number>();
-    this.paramGroups = groupSpecs.map((g, gi) => {
-      const arg = Array.isArray(groupsOrOptions) ? `groups[${gi}].` : 'options.';
-      if (!g || typeof g !== 'object') throw typeError(`groups[${gi}]`, 'must be an object with params');
-      if (!Array.isArray(g.params)) throw typeError(`${arg}params`, 'must be an array of tensor names');
-      g.params.forEach((name, pi) => {
-        params.tensor(name, `${arg}params[${pi}]`);
-        const prev = owner.get(name);
-        if (prev !== undefined) {
-          throw rangeError(`${arg}params[${pi}]`, `tensor ${JSON.stringify(name)} is already in groups[${prev}]`);
-        }
-        owner.set(name, gi);
-      });
-      const { params: names, ...rest } = g;
-      // Membership is fixed (the arena runs are computed from it); options stay writable.
-      const group = { ...this.defaults, ...stripUndefined(rest), params: Object.freeze([...names]) } as ParamGroup<O>;
-      this.#groupArgs.push(arg);
-      def.check(group, arg);
-      return group;
-    });
-    this.paramGroups.forEach((g, gi) =>
-      g.params.forEach((name) => {
-        const t = params.tensor(name);
-        this.#index.set(name, this.#tensors.length);
-        this.#tensors.push({ name, offset: t.offset, size: t.size, group: gi });
-      }),
-    );
-    this.#steps = new Float64Array(this.#tensors.length);
-    const byOffset = this.#tensors.map((_, i) => i).filter((i) => this.#tensors[i].size > 0);
-    byOffset.sort((a, b) => this.#tensors[a].offset - this.#tensors[b].offset);
-    for (const i of byOffset) {
-      const t = this.#tensors[i];
-      const last = this.#runs[this.#runs.length - 1];
-      if (last && last.group === t.group && last.offset + last.len === t.offset) {
-        last.len += t.size;
-        last.members.push(i);
-      } else this.#runs.push({ group: t.group, offset: t.offset, len: t.size, members: [i] });
+    if (options !== undefined && (!asGroups || options === null || typeof options !== 'object')) {
+      throw typeError(
+        'defaults',
+        asGroups ? `must be an object of options, got ${describeType(options)}` : 'is only taken after an array of param groups',
+      );
     }
+    const given = (asGroups ? options : groupsOrOptions) ?? {};
+    this.#checkKeys(given as object, asGroups ? 'defaults.' : 'options.', false);
+    const defaults = Object.fromEntries(spec.hparams.map((h) => [h.name, defaultValue(h)])) as Scheduled<O>;
+    for (const [k, v] of Object.entries(given)) if (v !== undefined) (defaults as Record<string, unknown>)[k] = v;
+    this.#wireRow(defaults as Record<string, unknown>, asGroups ? 'defaults.' : 'options.');
+    this.defaults = Object.freeze(defaults);
+    const specs: readonly GroupSpec<O>[] = asGroups
+      ? (groupsOrOptions as readonly GroupSpec<O>[])
+      : [{ params: params.names } as GroupSpec<O>];
+    if (specs.length === 0) throw rangeError('groups', 'optimizer got an empty list of param groups');
+    specs.forEach((g, gi) => this.#addGroup(g, asGroups ? `groups[${gi}].` : 'options.'));
+    if (this.#entries.length === 0) throw rangeError('params', 'optimizer got an empty parameter list');
   }
 
-  /** The PyTorch class name. */
+  /** The spec this optimizer follows. */
+  get spec(): SpecData {
+    return this.#spec;
+  }
+
+  /** The PyTorch-style class name. */
   get name(): string {
-    return this.#def.name;
+    return this.#spec.name;
+  }
+
+  /** The param groups (live: set options between steps; membership is fixed, see `addParamGroup`). */
+  get paramGroups(): readonly ParamGroup<O>[] {
+    return this.#groupsView;
+  }
+
+  /** Number of completed `step()` calls (the count schedules are evaluated at). */
+  get stepCalls(): number {
+    return this.#stepCalls;
+  }
+
+  /** Each group's learning rate for the next step (schedules evaluated). */
+  get lrs(): number[] {
+    return this.#groups.map((g) => {
+      const v = (g as Record<string, unknown>).lr;
+      return typeof v === 'function' ? (v as Schedule)(this.#stepCalls) : (v as number);
+    });
   }
 
   /** Steps taken for `tensor` (0 before its first step). */
@@ -161,215 +159,566 @@ export abstract class Optimizer<O extends BaseOptions> {
     return i === undefined ? 0 : this.#steps[i];
   }
 
+  /** Bytes of optimizer state for the current options (allocated at the first step). */
+  stateBytes(): number {
+    const layout = this.#computeLayout(this.#wireRows()).layout;
+    return layout.total * (this.params.dtype === 'float32' ? 4 : 8);
+  }
+
+  /**
+   * Adds a param group, as PyTorch's `add_param_group`: its tensors must not be in another group;
+   * missing options take the defaults.
+   */
+  addParamGroup(group: GroupSpec<O>): void {
+    this.#assertLive();
+    const before = this.#entries.length;
+    const rows = this.#wireRows();
+    try {
+      this.#addGroup(group, `groups[${this.#groups.length}].`);
+    } catch (e) {
+      this.#entries.length = before;
+      throw e;
+    }
+    this.#relayout(rows, true);
+  }
+
+  /** Freezes tensors: they keep their state and take no steps until `unfreeze`. */
+  freeze(names: readonly string[]): void {
+    this.#setFrozen(names, 1);
+  }
+
+  unfreeze(names: readonly string[]): void {
+    this.#setFrozen(names, 0);
+  }
+
+  /** Names of the frozen tensors. */
+  get frozen(): string[] {
+    return this.#entries.filter((_, i) => this.#frozen[i] === 1).map((e) => e.name);
+  }
+
+  #setFrozen(names: readonly string[], v: number): void {
+    if (!Array.isArray(names)) throw typeError('names', `must be an array of tensor names, got ${describeType(names)}`);
+    const idx = names.map((n, i) => {
+      const j = this.#index.get(n as string);
+      if (j === undefined) {
+        throw rangeError(`names[${i}]`, `${JSON.stringify(n)} is not a tensor of this optimizer`);
+      }
+      return j;
+    });
+    for (const j of idx) this.#frozen[j] = v;
+  }
+
   /**
    * One optimizer step over every group, as one backend call. With a `closure`, it is called
    * first and its loss returned (PyTorch's `step(closure)`). Options are checked before any
    * buffer is written; on error nothing changes.
    */
   step(closure?: () => number): number | undefined {
+    this.#assertLive();
+    if (closure !== undefined && typeof closure !== 'function') {
+      throw typeError('closure', `must be a function returning the loss, got ${describeType(closure)}`);
+    }
     const loss = closure ? closure() : undefined;
-    this.params.assertLive();
-    const def = this.#def;
-    const groups = this.paramGroups;
-    let u0 = false;
-    let u1 = false;
-    let u2 = false;
-    for (let gi = 0; gi < groups.length; gi++) {
-      const g = groups[gi];
-      def.check(g, this.#groupArgs[gi]);
-      const u = def.uses(g);
-      u0 ||= u[0];
-      u1 ||= u[1];
-      u2 ||= u[2];
-    }
-    const table = this.#buildTable();
-    const slots = this.#slots;
-    if ((u0 && !slots[0]) || (u1 && !slots[1]) || (u2 && !slots[2])) {
-      const backend = this.params.backend;
-      if (u0 && !slots[0]) slots[0] = backend.alloc(this.params.size);
-      if (u1 && !slots[1]) slots[1] = backend.alloc(this.params.size);
-      if (u2 && !slots[2]) slots[2] = backend.alloc(this.params.size);
-      this.#bound = null;
-    }
-    this.#bound ??= this.#bind();
-    this.#bound(def.kernel, table);
-    const steps = this.#steps;
-    for (let i = 0; i < steps.length; i++) steps[i] += 1;
-    return loss;
-  }
-
-  /**
-   * The segment table: one row per run of neighbouring tensors of one group (precomputed in
-   * `#runs`), or one row per tensor of a run whose tensors have different step counts (possible
-   * after loading a state dict).
-   */
-  #buildTable(): Float64Array {
-    const groups = this.paramGroups;
-    const extra = groups.map((g) => this.#def.extra(g));
-    const steps = this.#steps;
-    let rows = 0;
-    for (const r of this.#runs) rows += uniformStep(r.members, steps) ? 1 : r.members.length;
-    if (this.#table.length !== rows * SEG_STRIDE) this.#table = new Float64Array(rows * SEG_STRIDE);
-    const t = this.#table;
-    let o = 0;
-    const put = (offset: number, len: number, step: number, gi: number) => {
-      const g = groups[gi];
-      const e = extra[gi];
-      t[o] = offset;
-      t[o + 1] = len;
-      t[o + 2] = step + 1;
-      t[o + 3] = g.lr;
-      t[o + 4] = g.weightDecay;
-      t[o + 5] = g.maximize ? 1 : 0;
-      t[o + 6] = e[0];
-      t[o + 7] = e[1];
-      t[o + 8] = e[2];
-      t[o + 9] = e[3];
-      o += SEG_STRIDE;
-    };
-    for (const r of this.#runs) {
-      if (uniformStep(r.members, steps)) put(r.offset, r.len, steps[r.members[0]], r.group);
-      else for (const i of r.members) put(this.#tensors[i].offset, this.#tensors[i].size, steps[i], r.group);
-    }
-    return t;
-  }
-
-  #bind(): BoundStep {
+    this.#assertLive();
+    const rows = this.#wireRows();
+    this.#relayout(rows, false);
+    const table = this.#buildTable(rows);
     const { params, grads } = this.params.buffers;
-    return bindStep(this.params.backend, params, grads, this.#slots);
+    const scratch = this.#ensureScratch(table);
+    this.params.heap.run(OP.STEP, this.params.dtype, table, [params, grads, this.#state, scratch]);
+    const steps = this.#steps;
+    for (let i = 0; i < steps.length; i++) if (this.#frozen[i] === 0) steps[i] += 1;
+    this.#stepCalls += 1;
+    return loss;
   }
 
   /** Zeroes the gradients of this optimizer's tensors. */
   zeroGrad(): void {
+    this.#assertLive();
     const g = this.params.grads;
-    for (const r of this.#runs) g.fill(0, r.offset, r.offset + r.len);
+    for (const e of this.#entries) g.fill(0, e.offset, e.offset + e.size);
   }
 
   /**
    * PyTorch's `state_dict()`: `state[i]` holds `step` and this optimizer's buffers for the i-th
-   * tensor (groups in order), as `Float32Array` copies; tensors without a step yet have no
-   * entry. `param_groups` hold the options with PyTorch's names and the param indices.
+   * tensor (groups in order), as typed-array copies (scalar state as numbers); tensors without a
+   * step yet have no entry. `param_groups` hold the options with PyTorch's names (schedules
+   * evaluated at the current step) and the param indices. `JSON.stringify` of the result keeps
+   * every bit (see `ts/state.ts`), and `loadStateDict` takes the parsed JSON back.
    */
   stateDict(): StateDict {
-    const def = this.#def;
+    this.#assertLive();
+    const spec = this.#spec;
+    const rows = this.#wireRows();
     const state: StateDict['state'] = {};
-    this.#tensors.forEach((t, i) => {
-      const steps = this.#steps[i];
+    const view = this.#state?.view();
+    const layout = this.#layout;
+    this.#order.forEach((pos, row) => {
+      const steps = this.#steps[pos];
       if (steps === 0) return;
-      const used = def.uses(this.paramGroups[t.group]);
-      const entry: Record<string, number | Float32Array> = { step: steps };
-      def.slots.forEach((key, k) => {
-        const slot = this.#slots[k];
-        if (used[k] && slot) entry[key] = slot.view().slice(t.offset, t.offset + t.size);
+      const entry: Record<string, number | FloatArray> = { step: steps };
+      spec.state.forEach((s, k) => {
+        if (!view || !layout || layout.at[row][k] < 0) return;
+        const at = layout.at[row][k];
+        const chunk = view.slice(at, at + layout.len[row][k]);
+        entry[s.key] = s.len === 'scalar' ? chunk[0] : chunk;
       });
-      state[i] = entry;
+      state[pos] = entry;
     });
     let next = 0;
-    const param_groups = this.paramGroups.map((g) => ({
-      ...def.toTorch(g),
+    const param_groups = this.#groups.map((g, gi) => ({
+      ...this.#toTorch(rows[gi]),
       params: g.params.map(() => next++),
     }));
-    return { state, param_groups };
+    const frozen = [...this.#frozen].flatMap((f, i) => (f ? [i] : []));
+    const dict: StateDict = {
+      state,
+      param_groups,
+      downhill: { optimizer: spec.name, dtype: this.params.dtype, stepCalls: this.#stepCalls, frozen },
+    };
+    Object.defineProperty(dict, 'toJSON', { value: () => encodeStateDict(dict), enumerable: false });
+    return dict;
   }
 
   /**
    * PyTorch's `load_state_dict()`: restores steps, buffers and group options. The whole dict is
-   * checked against this optimizer (group count and sizes, tensor lengths, option values) before
-   * anything is written; on error nothing changes.
+   * checked against this optimizer (group count and sizes, option values, every state element's
+   * type, finiteness and sign, step bounds) before anything is written; on error nothing changes.
+   * Options that are schedules stay schedules (their position is the restored step count).
    */
-  loadStateDict(dict: StateDict): void {
-    const def = this.#def;
-    if (!dict || typeof dict !== 'object')
-      throw typeError('stateDict', 'must be an object with state and param_groups');
+  loadStateDict(dict: StateDict, opts: LoadOptions = {}): void {
+    this.#assertLive();
+    const spec = this.#spec;
+    const allowNonFinite = opts?.allowNonFinite === true;
+    if (!dict || typeof dict !== 'object') {
+      throw typeError('stateDict', `must be an object with state and param_groups, got ${describeType(dict)}`);
+    }
     const { state, param_groups } = dict;
-    if (!Array.isArray(param_groups)) throw typeError('stateDict.param_groups', 'must be an array');
-    if (!state || typeof state !== 'object') throw typeError('stateDict.state', 'must be an object');
-    if (param_groups.length !== this.paramGroups.length) {
+    if (!Array.isArray(param_groups)) {
+      throw typeError('stateDict.param_groups', `must be an array, got ${describeType(param_groups)}`);
+    }
+    if (!state || typeof state !== 'object' || Array.isArray(state)) {
+      throw typeError('stateDict.state', `must be an object keyed by param index, got ${describeType(state)}`);
+    }
+    if (param_groups.length !== this.#groups.length) {
       throw rangeError(
         'stateDict.param_groups',
-        `has ${param_groups.length} groups, this optimizer has ${this.paramGroups.length}`,
+        `has ${param_groups.length} groups, this optimizer has ${this.#groups.length}`,
       );
     }
+    const meta = dict.downhill;
+    let stepCalls = this.#stepCalls;
+    let frozen: number[] = [];
+    if (meta !== undefined) {
+      if (!meta || typeof meta !== 'object') throw typeError('stateDict.downhill', `must be an object, got ${describeType(meta)}`);
+      if (meta.optimizer !== spec.name) {
+        throw rangeError('stateDict.downhill.optimizer', `is ${JSON.stringify(meta.optimizer)}, this optimizer is ${spec.name}`);
+      }
+      stepCalls = checkCount(meta.stepCalls, 'stateDict.downhill.stepCalls');
+      if (meta.frozen !== undefined) {
+        if (!Array.isArray(meta.frozen)) throw typeError('stateDict.downhill.frozen', 'must be an array of param indices');
+        frozen = meta.frozen.map((i, j) => {
+          if (!Number.isInteger(i) || i < 0 || i >= this.#entries.length) {
+            throw rangeError(`stateDict.downhill.frozen[${j}]`, `no parameter with index ${String(i)}`);
+          }
+          return i;
+        });
+      }
+    }
+    // Options, as public values (schedules kept) and as wire rows for the layout.
     const options = param_groups.map((g, gi) => {
       const arg = `stateDict.param_groups[${gi}].`;
       if (!g || typeof g !== 'object' || !Array.isArray(g.params)) throw typeError(`${arg}params`, 'must be an array');
-      if (g.params.length !== this.paramGroups[gi].params.length) {
-        throw rangeError(
-          `${arg}params`,
-          `has ${g.params.length} params, group ${gi} of this optimizer has ${this.paramGroups[gi].params.length}`,
-        );
+      const want = this.#groups[gi].params.length;
+      if (g.params.length !== want) {
+        throw rangeError(`${arg}params`, `has ${g.params.length} params, group ${gi} of this optimizer has ${want}`);
       }
-      const o = def.fromTorch(g, arg);
-      def.check(o, arg);
-      return o;
+      return this.#fromTorch(g, gi, arg);
     });
-    const writes: { i: number; steps: number; bufs: [number, ArrayLike<number>][] }[] = [];
+    const rows = options.map((o, gi) => this.#wireRow(o, `stateDict.param_groups[${gi}].`));
+    const { layout } = this.#computeLayout(rows);
+    const steps = new Float64Array(this.#entries.length);
+    const writes: { row: number; k: number; values: ArrayLike<number> }[] = [];
+    const rowOf = new Map(this.#order.map((pos, row) => [pos, row]));
     for (const key of Object.keys(state)) {
       const i = Number(key);
       const arg = `stateDict.state[${key}]`;
-      if (!Number.isInteger(i) || i < 0 || i >= this.#tensors.length) {
-        throw rangeError(arg, `no parameter with index ${key} (this optimizer has ${this.#tensors.length})`);
+      if (!/^\d+$/.test(key) || i >= this.#entries.length) {
+        throw rangeError(arg, `no parameter with index ${key} (this optimizer has ${this.#entries.length})`);
       }
-      const entry = state[i];
-      if (!entry || typeof entry !== 'object') throw typeError(arg, 'must be an object');
-      const steps = entry.step;
-      if (typeof steps !== 'number' || !Number.isInteger(steps) || steps < 0) {
-        throw rangeError(`${arg}.step`, `must be a non-negative integer, got ${String(steps)}`);
+      const entry = (state as Record<string, unknown>)[key];
+      if (!entry || typeof entry !== 'object' || Array.isArray(entry)) {
+        throw typeError(arg, `must be an object of step and buffers, got ${describeType(entry)}`);
       }
-      const t = this.#tensors[i];
-      const used = def.uses(options[t.group]);
-      const bufs: [number, ArrayLike<number>][] = [];
-      def.slots.forEach((slotKey, k) => {
-        const v = entry[slotKey];
+      const e = entry as Record<string, unknown>;
+      const count = checkCount(e.step, `${arg}.step`);
+      steps[i] = count;
+      const row = rowOf.get(i) as number;
+      const known = new Set(['step', ...spec.state.map((s) => s.key)]);
+      for (const k of Object.keys(e)) {
+        if (!known.has(k)) {
+          throw typeError(`${arg}.${k}`, `is not a state key of ${spec.name} (known: ${[...known].join(', ')})`);
+        }
+      }
+      spec.state.forEach((s, k) => {
+        const v = e[s.key];
+        const present = layout.at[row][k] >= 0;
         if (v === undefined || v === null) {
-          if (used[k] && steps > 0) throw rangeError(`${arg}.${slotKey}`, 'is missing');
+          if (present && count > 0) throw rangeError(`${arg}.${s.key}`, 'is missing');
           return;
         }
-        if (typeof v === 'number' || typeof (v as ArrayLike<number>).length !== 'number') {
-          throw typeError(`${arg}.${slotKey}`, 'must be an array or Float32Array');
+        if (!present) {
+          throw rangeError(`${arg}.${s.key}`, `is given, but ${spec.name} with these options keeps no ${s.key} for this tensor`);
         }
-        const arr = v as ArrayLike<number>;
-        if (arr.length !== t.size) {
-          throw rangeError(
-            `${arg}.${slotKey}`,
-            `length ${arr.length} does not match parameter ${JSON.stringify(t.name)} of size ${t.size}`,
-          );
+        const n = layout.len[row][k];
+        const values = s.len === 'scalar' && typeof v === 'number' ? [v] : checkStateArray(v, n, `${arg}.${s.key}`);
+        for (let j = 0; j < n; j++) {
+          const x = values[j];
+          const at = s.len === 'scalar' ? `${arg}.${s.key}` : `${arg}.${s.key}[${j}]`;
+          if (typeof x !== 'number') throw typeError(at, `must be a number, got ${describeType(x)}`);
+          if (!allowNonFinite && !Number.isFinite(x)) {
+            throw rangeError(at, `must be finite, got ${String(x)} (pass { allowNonFinite: true } to load a diverged state)`);
+          }
+          if (s.nonneg && x < 0) throw rangeError(at, `must be >= 0 (it is a ${s.key}), got ${String(x)}`);
         }
-        bufs.push([k, arr]);
+        writes.push({ row, k, values });
       });
-      writes.push({ i, steps, bufs });
     }
     // Everything checked: write.
-    options.forEach((o, gi) => Object.assign(this.paramGroups[gi], o));
-    this.#steps.fill(0);
-    for (const s of this.#slots) s?.view().fill(0);
+    options.forEach((o, gi) => {
+      const g = this.#groups[gi] as Record<string, unknown>;
+      for (const h of spec.hparams) if (typeof g[h.name] !== 'function') g[h.name] = o[h.name];
+    });
+    this.#steps = steps;
+    this.#stepCalls = stepCalls;
+    this.#frozen.fill(0);
+    for (const i of frozen) this.#frozen[i] = 1;
+    this.#state?.dispose();
+    this.#state = null;
+    this.#layout = null;
+    this.#layoutKey = '';
+    this.#relayout(rows, false);
+    const view = (this.#state as Buffer | null)?.view();
     for (const w of writes) {
-      const t = this.#tensors[w.i];
-      this.#steps[w.i] = w.steps;
-      for (const [k, arr] of w.bufs) {
-        if (!this.#slots[k]) {
-          this.#slots[k] = this.params.backend.alloc(this.params.size);
-          this.#bound = null;
-        }
-        (this.#slots[k] as Buffer).view().set(arr, t.offset);
-      }
+      if (!view) break;
+      const at = layout.at[w.row][w.k];
+      for (let j = 0; j < layout.len[w.row][w.k]; j++) view[at + j] = w.values[j];
     }
   }
 
-  /** Frees the state buffers (WASM memory). */
+  /** Frees the state buffers; later use throws. */
   dispose(): void {
-    for (const s of this.#slots) s?.dispose();
-    this.#slots = [null, null, null];
-    this.#bound = null;
+    if (this.#disposed) return;
+    this.#disposed = true;
+    if (!this.params.heap.disposed) {
+      this.#state?.dispose();
+      this.#scratch?.dispose();
+    }
+    this.#state = null;
+    this.#scratch = null;
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  #assertLive(): void {
+    if (this.#disposed) throw new BackendError(this.params.backend.name, `${this.#spec.name} used after dispose()`);
+    this.params.assertLive();
+  }
+
+  // ---- groups and options -------------------------------------------------------------------
+
+  /** Unknown keys are a TypeError naming the key and what was probably meant. */
+  #checkKeys(o: object, prefix: string, allowParams: boolean): void {
+    for (const k of Object.keys(o)) {
+      if (allowParams && k === 'params') continue;
+      if (this.#spec.hparams.some((h) => h.name === k)) continue;
+      const s = suggest(this.#spec, k);
+      const hint = s.length > 0 ? `; did you mean ${s.join(', ')}?` : `; ${this.#spec.name} options are ${this.#spec.hparams.map((h) => h.name).join(', ')}`;
+      throw typeError(`${prefix}${k}`, `is not an option of ${this.#spec.name}${hint}`);
+    }
+  }
+
+  #addGroup(g: GroupSpec<O>, arg: string): void {
+    if (!g || typeof g !== 'object' || Array.isArray(g)) {
+      throw typeError(arg.slice(0, -1), `must be an object with params, got ${describeType(g)}`);
+    }
+    if (!Array.isArray(g.params)) throw typeError(`${arg}params`, `must be an array of tensor names, got ${describeType(g.params)}`);
+    this.#checkKeys(g, arg, true);
+    const gi = this.#groups.length;
+    const seen = new Set<string>();
+    g.params.forEach((name, pi) => {
+      this.params.tensor(name, `${arg}params[${pi}]`);
+      const prev = this.#index.get(name);
+      if (prev !== undefined || seen.has(name)) {
+        const where = prev !== undefined ? `groups[${this.#entries[prev].group}]` : 'this group already';
+        throw rangeError(`${arg}params[${pi}]`, `tensor ${JSON.stringify(name)} is already in ${where}`);
+      }
+      seen.add(name);
+    });
+    const { params: names, ...rest } = g;
+    const merged: Record<string, unknown> = { ...this.defaults };
+    for (const [k, v] of Object.entries(rest)) if (v !== undefined) merged[k] = v;
+    this.#wireRow(merged, arg);
+    // Membership is fixed (the table is computed from it); options stay writable, keys fixed.
+    Object.defineProperty(merged, 'params', { value: Object.freeze([...names]), enumerable: true, writable: false });
+    const group = Object.seal(merged) as ParamGroup<O>;
+    for (const name of names) {
+      const t = this.params.tensor(name);
+      this.#index.set(name, this.#entries.length);
+      this.#entries.push({ name, offset: t.offset, size: t.size, shape: shapeOf(t.shape), group: gi });
+    }
+    this.#groups.push(group);
+    this.#groupArgs.push(arg);
+    this.#groupsView = Object.freeze([...this.#groups]);
+    const steps = new Float64Array(this.#entries.length);
+    steps.set(this.#steps);
+    this.#steps = steps;
+    const frozen = new Uint8Array(this.#entries.length);
+    frozen.set(this.#frozen);
+    this.#frozen = frozen;
+    this.#order = this.#entries.map((_, i) => i).sort((a, b) => this.#entries[a].offset - this.#entries[b].offset);
+  }
+
+  /** One group's options as wire values (schedules evaluated), checked with the core's rules. */
+  #wireRow(o: Record<string, unknown>, arg: string): Float64Array {
+    const spec = this.#spec;
+    const row = new Float64Array(spec.hparams.length);
+    spec.hparams.forEach((h, j) => {
+      let v = o[h.name];
+      if (typeof v === 'function') {
+        if (h.kind !== 'real') throw typeError(`${arg}${h.name}`, 'only real-valued options may be schedules');
+        v = (v as Schedule)(this.#stepCalls ?? 0);
+        if (typeof v !== 'number') {
+          throw typeError(`${arg}${h.name}`, `schedule returned ${describeType(v)} at step ${this.#stepCalls}`);
+        }
+      }
+      row[j] = toWire(h, v, `${arg}${h.name}`, this.params.dtype);
+    });
+    for (const r of spec.rules) {
+      const flag = row[spec.hparams.findIndex((h) => h.name === r.flag)];
+      const v = row[spec.hparams.findIndex((h) => h.name === r.hparam)];
+      if (flag !== 0 && !(r.test === 'positive' ? v > 0 : v === 0)) {
+        throw rangeError(`${arg}${r.flag}`, `requires ${r.hparam} ${r.test === 'positive' ? '> 0' : '= 0'}`);
+      }
+    }
+    return row;
+  }
+
+  #wireRows(): Float64Array[] {
+    return this.#groups.map((g, gi) => this.#wireRow(g as Record<string, unknown>, this.#groupArgs[gi]));
+  }
+
+  /** A group's options as a PyTorch param_group (PyTorch's keys; our name where PyTorch has none). */
+  #toTorch(row: Float64Array): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    this.#spec.hparams.forEach((h, j) => {
+      const x = row[j];
+      const v = h.kind === 'bool' ? x !== 0 : h.kind === 'choice' ? (h.choices ?? [])[x] : Number.isNaN(x) ? null : x;
+      const key = h.torch ?? h.name;
+      const dot = key.indexOf('.');
+      if (dot < 0) out[key] = v;
+      else {
+        const arr = (out[key.slice(0, dot)] ??= []) as unknown[];
+        arr[Number(key.slice(dot + 1))] = v;
+      }
+    });
+    return out;
+  }
+
+  /** Options (public values) from a PyTorch param_group; unknown keys are errors. */
+  #fromTorch(g: Record<string, unknown>, gi: number, arg: string): Record<string, unknown> {
+    const spec = this.#spec;
+    const out: Record<string, unknown> = {};
+    const used = new Set<string>();
+    for (const h of spec.hparams) {
+      const key = h.torch ?? h.name;
+      const dot = key.indexOf('.');
+      let v: unknown;
+      if (dot < 0) v = g[key];
+      else {
+        const base = key.slice(0, dot);
+        const arr = g[base];
+        if (arr !== undefined && !Array.isArray(arr)) throw typeError(`${arg}${base}`, `must be an array, got ${describeType(arr)}`);
+        v = arr?.[Number(key.slice(dot + 1))];
+      }
+      used.add(dot < 0 ? key : key.slice(0, dot));
+      out[h.name] = v === undefined ? (this.#groups[gi] as Record<string, unknown>)[h.name] : v;
+    }
+    for (const k of Object.keys(g)) {
+      if (!used.has(k) && !TORCH_IMPL_KEYS.has(k) && !spec.hparams.some((h) => h.name === k)) {
+        throw typeError(`${arg}${k}`, `is not an option of ${spec.name}`);
+      }
+    }
+    return out;
+  }
+
+  // ---- state layout, table, scratch ---------------------------------------------------------
+
+  #computeLayout(rows: Float64Array[]): { layout: Layout; key: string } {
+    const spec = this.#spec;
+    const rowsInOrder = this.#order.map((pos) => ({ shape: this.#entries[pos].shape, hp: rows[this.#entries[pos].group] }));
+    const layout = stateLayout(spec, rowsInOrder);
+    const key = rowsInOrder.map((r) => spec.state.map((s) => (hasSlot(spec, s, r.hp, r.shape) ? 1 : 0)).join('')).join('|');
+    return { layout, key };
+  }
+
+  /**
+   * Makes the state buffer match the layout the options give: allocated at the first step, and
+   * re-laid out (existing slots copied, new ones set to their initial value) when an option
+   * that decides a slot changes or a group is added.
+   */
+  #relayout(rows: Float64Array[], membershipChanged: boolean): void {
+    const { layout, key } = this.#computeLayout(rows);
+    if (key === this.#layoutKey && this.#state !== null && !membershipChanged) return;
+    const heap = this.params.heap;
+    const fresh = heap.alloc(this.params.dtype, layout.total, `${this.#spec.name} state`);
+    const old = this.#state;
+    const oldLayout = this.#layout;
+    if (old && oldLayout) {
+      const src = old.view();
+      const dst = fresh.view();
+      const oldRow = new Map<number, number>();
+      // Rows of the old layout are the positional indices that existed then, in offset order.
+      const oldOrder = this.#oldOrder ?? this.#order;
+      oldOrder.forEach((pos, row) => oldRow.set(pos, row));
+      this.#order.forEach((pos, row) => {
+        const o = oldRow.get(pos);
+        this.#spec.state.forEach((s, k) => {
+          const at = layout.at[row][k];
+          if (at < 0) return;
+          const n = layout.len[row][k];
+          if (o !== undefined && oldLayout.at[o][k] >= 0) {
+            dst.set(src.subarray(oldLayout.at[o][k], oldLayout.at[o][k] + n), at);
+          } else if (this.#steps[pos] > 0) {
+            dst.fill(initValue(this.#spec, s, rows[this.#entries[pos].group]), at, at + n);
+          }
+        });
+      });
+      old.dispose();
+    }
+    this.#state = fresh;
+    this.#layout = layout;
+    this.#layoutKey = key;
+    this.#oldOrder = [...this.#order];
+    this.#scratchFor = null;
+  }
+
+  #oldOrder: number[] | null = null;
+  #scratchFor: Float64Array | null = null;
+
+  #buildTable(rows: Float64Array[]): Float64Array {
+    const spec = this.#spec;
+    const h = spec.hparams.length;
+    const g = rows.length;
+    const k = this.#order.length;
+    const len = HEADER + g * h + k * TENSOR_STRIDE;
+    if (this.#table.length !== len) this.#table = new Float64Array(len);
+    const t = this.#table;
+    t[0] = spec.id;
+    t[1] = g;
+    t[2] = k;
+    t[3] = 1;
+    rows.forEach((r, gi) => t.set(r, HEADER + gi * h));
+    let o = HEADER + g * h;
+    for (const pos of this.#order) {
+      const e = this.#entries[pos];
+      t[o] = e.offset;
+      t[o + 1] = e.size;
+      t[o + 2] = e.shape.ndim;
+      t[o + 3] = e.shape.batch;
+      t[o + 4] = e.shape.rows;
+      t[o + 5] = e.shape.cols;
+      t[o + 6] = e.group;
+      t[o + 7] = this.#steps[pos] + 1;
+      t[o + 8] = this.#frozen[pos];
+      o += TENSOR_STRIDE;
+    }
+    return t;
+  }
+
+  /** Scratch for tensor-wise specs, sized by the core (`STEP_INFO`) once per layout. */
+  #ensureScratch(table: Float64Array): Buffer | null {
+    if (this.#spec.driver !== 'tensorwise') return null;
+    if (this.#scratchFor === null) {
+      const info = new Float64Array(table.length + 2);
+      info.set(table);
+      this.params.heap.run(OP.STEP_INFO, this.params.dtype, info, [this.params.buffers.params]);
+      const need = info[info.length - 1];
+      if (!this.#scratch || this.#scratch.length < need) {
+        this.#scratch?.dispose();
+        this.#scratch = this.params.heap.alloc(this.params.dtype, need, `${this.#spec.name} scratch`);
+      }
+      this.#scratchFor = table;
+    }
+    return this.#scratch;
   }
 }
 
-function uniformStep(members: number[], steps: Float64Array): boolean {
-  const s = steps[members[0]];
-  for (let k = 1; k < members.length; k++) if (steps[members[k]] !== s) return false;
-  return true;
+/** Optimizer classes by name (each class module registers itself), for `createOptimizer`. */
+const CLASSES = new Map<string, OptimizerClass>();
+
+// The class constructors differ in their option types; this is what they share.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyOptimizer = Optimizer<any>;
+export type OptimizerClass = new (params: ParamStore, options?: Record<string, unknown>) => AnyOptimizer;
+
+/** Makes a class available to `createOptimizer` by its name (called by each class module). */
+export function registerOptimizer(name: string, cls: OptimizerClass): void {
+  CLASSES.set(name.toLowerCase(), cls);
 }
 
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+/** Names of every registered optimizer class. */
+export function optimizerNames(): string[] {
+  return [...CLASSES.values()].map((c) => c.name);
 }
+
+/** `new <name>(params, options)` by class name, case-insensitive (`'adamw'`, `'SGD'`). */
+export function createOptimizer(name: string, params: ParamStore, options: Record<string, unknown> = {}, arg = 'type'): AnyOptimizer {
+  if (typeof name !== 'string') throw typeError(arg, `must be an optimizer name, got ${describeType(name)}`);
+  const cls = CLASSES.get(name.toLowerCase());
+  if (!cls) throw rangeError(arg, `unknown optimizer ${JSON.stringify(name)}; one of ${optimizerNames().join(', ')}`);
+  return new cls(params, options);
+}
+
+function checkCount(v: unknown, arg: string): number {
+  if (typeof v !== 'number') throw typeError(arg, `must be a number, got ${describeType(v)}`);
+  if (!Number.isSafeInteger(v) || v < 0) {
+    throw rangeError(arg, `must be a whole number of steps in [0, 2^53), got ${String(v)}`);
+  }
+  return v;
+}
+
+/** A state buffer from a state dict: a typed array, a number array, or the JSON encoding. */
+function checkStateArray(v: unknown, n: number, arg: string): ArrayLike<number> {
+  let arr: unknown = v;
+  if (isEncodedTensor(v)) arr = decodeTensor(v, arg);
+  const typed = ArrayBuffer.isView(arr) && !(arr instanceof DataView);
+  if (arr instanceof BigInt64Array || arr instanceof BigUint64Array) {
+    throw typeError(arg, `must hold numbers, got a ${arr.constructor.name}`);
+  }
+  if (!Array.isArray(arr) && !typed) {
+    throw typeError(arg, `must be a Float32Array, Float64Array or array of numbers, got ${describeType(v)}`);
+  }
+  const a = arr as ArrayLike<number>;
+  if (a.length !== n) throw rangeError(arg, `length ${a.length} does not match the ${n} elements this slot holds`);
+  return a;
+}
+
+/** The JSON form of a state dict: typed arrays as exact base64 (see ts/state.ts). */
+function encodeStateDict(d: StateDict): unknown {
+  const state: Record<string, Record<string, unknown>> = {};
+  for (const [i, e] of Object.entries(d.state)) {
+    state[i] = Object.fromEntries(
+      Object.entries(e).map(([k, v]) => [k, ArrayBuffer.isView(v) ? encodeTensor(v as FloatArray) : v]),
+    );
+  }
+  return { state, param_groups: d.param_groups, downhill: d.downhill };
+}
+
+export type { HParamData };

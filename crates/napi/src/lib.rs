@@ -1,16 +1,18 @@
 //! downhill's Node native addon: a thin napi-rs binding over `downhill-core`.
 //!
-//! It only marshals: the caller's typed arrays are borrowed in place (no copies), checked not to
-//! overlap (the core takes `&mut` slices, which must not alias), and handed to
-//! [`downhill_core::step`]. Core errors keep their `[range] arg: message` Display text, which the
-//! TypeScript layer (`ts/errors.ts`) turns into `RangeError`/`TypeError`; a Rust panic becomes a
-//! JS `Error` whose message starts with `panic: ` instead of aborting the process.
+//! It only marshals. Everything goes through one entry, [`call`], which hands the core's
+//! [`downhill_core::ops::call`] the caller's `ArrayBuffer`s in place (no copies) after checking
+//! that no two of them share memory (the core takes `&mut` slices, which must not alias). Core
+//! errors keep their `[range] arg: message` text, which the TypeScript layer (`ts/errors.ts`)
+//! turns into `RangeError`/`TypeError`; a Rust panic becomes a JS `Error` whose message starts
+//! with `panic: ` instead of aborting the process. Adding an optimizer or an op never touches
+//! this file.
 
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use napi::bindgen_prelude::{Float32ArraySlice, Float64ArraySlice};
-use napi::{sys, Env, Error, JsValue, Result, Unknown};
+use downhill_core::ops::BUFFERS;
+use napi::{sys, Env, Error, JsValue, Result, Unknown, ValueType};
 use napi_derive::napi;
 
 /// What `info()` returns to JS.
@@ -34,96 +36,85 @@ pub fn info() -> Info {
     }
 }
 
-/// One optimizer step over the whole arena, in place on the caller's arrays.
-///
-/// Unused state slots are zero-length `Float32Array`s. Throws `[range] <arg>: overlaps <other>`
-/// when two of the arrays share memory, the core's error text for invalid arguments, and
-/// `panic: ...` if the core panics.
+/// Every optimizer spec the core registers, as JSON.
 #[napi]
-pub fn step(
-    kernel: u32,
-    segments: Float64ArraySlice,
-    mut params: Float32ArraySlice,
-    grads: Float32ArraySlice,
-    mut s0: Float32ArraySlice,
-    mut s1: Float32ArraySlice,
-    mut s2: Float32ArraySlice,
+pub fn specs() -> String {
+    downhill_core::specs_json()
+}
+
+/// `ops::call(op, dtype, args, buffers)` on the caller's memory: `args` is the `ArrayBuffer` of
+/// a `Float64Array` (outputs are written back into it), each `bN` the `ArrayBuffer` of the Nth
+/// buffer argument, or `null`/`undefined` for none.
+///
+/// Throws `[range] <arg>: overlaps <other>` when two arguments share memory, the core's error
+/// text for invalid arguments, and `panic: ...` if the core panics.
+#[napi]
+#[allow(clippy::too_many_arguments)]
+pub fn call(
+    env: Env,
+    op: u32,
+    dtype: u32,
+    args: Unknown,
+    b0: Option<Unknown>,
+    b1: Option<Unknown>,
+    b2: Option<Unknown>,
+    b3: Option<Unknown>,
+    b4: Option<Unknown>,
+    b5: Option<Unknown>,
 ) -> Result<()> {
-    // Byte ranges of every buffer (and whether the core writes it), checked before any `&mut`
-    // slice exists.
+    let a = array_buffer(&env, &args, "args", 8)?;
+    let bufs = [b0, b1, b2, b3, b4, b5];
+    let mut raw = [(std::ptr::null_mut::<u8>(), 0usize); BUFFERS];
+    for (i, b) in bufs.iter().enumerate() {
+        if let Some(v) = b {
+            if !matches!(v.get_type()?, ValueType::Null | ValueType::Undefined) {
+                raw[i] = array_buffer(&env, v, NAMES[i], 1)?;
+            }
+        }
+    }
+    let range = |(ptr, len): (*mut u8, usize)| ptr as usize..ptr as usize + len;
     let ranges = [
-        ("segments", false, byte_range(&segments)),
-        ("params", true, byte_range(&params)),
-        ("grads", false, byte_range(&grads)),
-        ("state[0]", true, byte_range(&s0)),
-        ("state[1]", true, byte_range(&s1)),
-        ("state[2]", true, byte_range(&s2)),
+        ("args", range(a)),
+        (NAMES[0], range(raw[0])),
+        (NAMES[1], range(raw[1])),
+        (NAMES[2], range(raw[2])),
+        (NAMES[3], range(raw[3])),
+        (NAMES[4], range(raw[4])),
+        (NAMES[5], range(raw[5])),
     ];
     check_disjoint(&ranges)?;
-    // SAFETY: the arrays stay alive (borrowed from this call's arguments) for the whole call, JS
-    // cannot run while it lasts, and `check_disjoint` proved no two of them share a byte, so
-    // these mutable slices alias nothing else we hold.
-    let (p, a, b, c) = unsafe { (params.as_mut(), s0.as_mut(), s1.as_mut(), s2.as_mut()) };
-    let (segs, g): (&[f64], &[f32]) = (&segments, &grads);
-    guarded(|| downhill_core::step(kernel, segs, p, g, [a, b, c], true))?
+    // SAFETY: each pointer is the data of an `ArrayBuffer` argument of this call (alive for the
+    // call, not detached — a detached buffer reports length 0 — and not resizable by JS while
+    // the call lasts, since JS cannot run); `args` is 8-aligned (`array_buffer` checked it), the
+    // byte blocks need no alignment (the core checks its element alignment itself), and
+    // `check_disjoint` proved that no two of them share a byte, so the mutable slices alias
+    // nothing.
+    let (args, blocks) = unsafe {
+        let [r0, r1, r2, r3, r4, r5] = raw;
+        (
+            slice_mut::<f64>(a),
+            [
+                bytes(r0),
+                bytes(r1),
+                bytes(r2),
+                bytes(r3),
+                bytes(r4),
+                bytes(r5),
+            ],
+        )
+    };
+    guarded(|| downhill_core::call(op, dtype, args, blocks))?
         .map_err(|e| Error::from_reason(e.to_string()))
 }
 
-/// `step` over whole `ArrayBuffer`s instead of typed arrays: the same checks and results, for the
-/// TypeScript backend's buffers, which are whole-buffer views. Node-API reads an `ArrayBuffer`'s
-/// data pointer for about half the cost of a typed array's (measured: 6 arguments take ~270 ns as
-/// buffers, ~430 ns as typed arrays), which is most of a small step's fixed cost.
-///
-/// `segments` holds f64 values, the others f32; byte lengths must be multiples of the element
-/// size and the data suitably aligned (V8 allocates backing stores at least 8-byte aligned).
-#[napi(js_name = "stepBuffers")]
-#[allow(clippy::too_many_arguments)]
-pub fn step_buffers(
-    env: Env,
-    kernel: u32,
-    segments: Unknown,
-    params: Unknown,
-    grads: Unknown,
-    s0: Unknown,
-    s1: Unknown,
-    s2: Unknown,
-) -> Result<()> {
-    let raw = [
-        array_buffer(&env, &segments, "segments", 8)?,
-        array_buffer(&env, &params, "params", 4)?,
-        array_buffer(&env, &grads, "grads", 4)?,
-        array_buffer(&env, &s0, "state[0]", 4)?,
-        array_buffer(&env, &s1, "state[1]", 4)?,
-        array_buffer(&env, &s2, "state[2]", 4)?,
-    ];
-    let range = |(ptr, len): (*mut u8, usize)| ptr as usize..ptr as usize + len;
-    let ranges = [
-        ("segments", false, range(raw[0])),
-        ("params", true, range(raw[1])),
-        ("grads", false, range(raw[2])),
-        ("state[0]", true, range(raw[3])),
-        ("state[1]", true, range(raw[4])),
-        ("state[2]", true, range(raw[5])),
-    ];
-    check_disjoint(&ranges)?;
-    // SAFETY: each pointer is the data of an `ArrayBuffer` argument of this call (alive, not
-    // detached — a detached buffer reports length 0 — and not resizable by JS while the call
-    // lasts, since JS cannot run), aligned and sized for its element type (`array_buffer`), and
-    // `check_disjoint` proved that no two of them share a byte, so the one shared and four mutable
-    // slices alias nothing.
-    let (segs, p, g, a, b, c) = unsafe {
-        (
-            slice::<f64>(raw[0]),
-            slice_mut::<f32>(raw[1]),
-            slice::<f32>(raw[2]),
-            slice_mut::<f32>(raw[3]),
-            slice_mut::<f32>(raw[4]),
-            slice_mut::<f32>(raw[5]),
-        )
-    };
-    guarded(|| downhill_core::step(kernel, segs, p, g, [a, b, c], true))?
-        .map_err(|e| Error::from_reason(e.to_string()))
-}
+const NAMES: [&str; BUFFERS] = [
+    "buffers[0]",
+    "buffers[1]",
+    "buffers[2]",
+    "buffers[3]",
+    "buffers[4]",
+    "buffers[5]",
+];
 
 /// Data pointer and byte length of an `ArrayBuffer` argument whose elements are `size` bytes.
 fn array_buffer(env: &Env, v: &Unknown, arg: &str, size: usize) -> Result<(*mut u8, usize)> {
@@ -146,17 +137,8 @@ fn array_buffer(env: &Env, v: &Unknown, arg: &str, size: usize) -> Result<(*mut 
 }
 
 /// # Safety
-/// `ptr` must be valid for reads of `len` bytes, aligned for `T`, for the returned lifetime.
-unsafe fn slice<'a, T>((ptr, len): (*mut u8, usize)) -> &'a [T] {
-    if len == 0 {
-        return &[];
-    }
-    // SAFETY: guaranteed by the caller.
-    unsafe { std::slice::from_raw_parts(ptr.cast(), len / std::mem::size_of::<T>()) }
-}
-
-/// # Safety
-/// As [`slice`], for writes too, and no other live reference may overlap the bytes.
+/// `ptr` must be valid for reads and writes of `len` bytes, aligned for `T`, for the returned
+/// lifetime, and no other live reference may overlap them.
 unsafe fn slice_mut<'a, T>((ptr, len): (*mut u8, usize)) -> &'a mut [T] {
     if len == 0 {
         return &mut [];
@@ -165,7 +147,14 @@ unsafe fn slice_mut<'a, T>((ptr, len): (*mut u8, usize)) -> &'a mut [T] {
     unsafe { std::slice::from_raw_parts_mut(ptr.cast(), len / std::mem::size_of::<T>()) }
 }
 
-/// Panics with `message` inside the same guard `step` uses; tests use it to prove a Rust panic
+/// # Safety
+/// As [`slice_mut`].
+unsafe fn bytes<'a>(r: (*mut u8, usize)) -> &'a mut [u8] {
+    // SAFETY: guaranteed by the caller.
+    unsafe { slice_mut::<u8>(r) }
+}
+
+/// Panics with `message` inside the same guard `call` uses; tests use it to prove a Rust panic
 /// surfaces as a JS `Error` (`panic: <message>`) and the process survives.
 #[napi(js_name = "testPanic")]
 pub fn test_panic(message: String) -> Result<()> {
@@ -188,20 +177,11 @@ fn panic_text(payload: &(dyn Any + Send)) -> &str {
     }
 }
 
-/// `start..end` of a slice's bytes in memory.
-fn byte_range<T>(s: &[T]) -> std::ops::Range<usize> {
-    let start = s.as_ptr() as usize;
-    start..start + std::mem::size_of_val(s)
-}
-
-/// Errors `[range] <b>: overlaps <a>` for the first pair of non-empty ranges that intersect and
-/// of which at least one is written (two read-only views may share memory).
-fn check_disjoint(ranges: &[(&str, bool, std::ops::Range<usize>)]) -> Result<()> {
-    for (i, (a, a_mut, ra)) in ranges.iter().enumerate() {
-        for (b, b_mut, rb) in &ranges[i + 1..] {
-            let overlap =
-                !ra.is_empty() && !rb.is_empty() && ra.start < rb.end && rb.start < ra.end;
-            if overlap && (*a_mut || *b_mut) {
+/// Errors `[range] <b>: overlaps <a>` for the first pair of non-empty ranges that intersect.
+fn check_disjoint(ranges: &[(&str, std::ops::Range<usize>)]) -> Result<()> {
+    for (i, (a, ra)) in ranges.iter().enumerate() {
+        for (b, rb) in &ranges[i + 1..] {
+            if !ra.is_empty() && !rb.is_empty() && ra.start < rb.end && rb.start < ra.end {
                 return Err(Error::from_reason(format!("[range] {b}: overlaps {a}")));
             }
         }

@@ -3,7 +3,7 @@
 //! Update rule (PyTorch `torch.optim.SGD`, step t counted from 1):
 //!
 //! ```text
-//! g ← maximize ? -grad : grad
+//! g ← maximize ? −grad : grad
 //! if weight_decay ≠ 0:  g ← g + weight_decay · p
 //! if momentum ≠ 0:
 //!     b ← (t = 1) ? g : momentum · b + (1 − dampening) · g
@@ -11,96 +11,144 @@
 //! p ← p − lr · g
 //! ```
 //!
-//! Options (defaults): `lr` (required), `momentum` 0, `dampening` 0, `weight_decay` 0,
-//! `nesterov` false (needs momentum > 0 and dampening = 0), `maximize` false.
-//! State slot 0 is `momentum_buffer`, used only when momentum ≠ 0.
+//! Options (defaults): `lr` 1e-3, `momentum` 0, `dampening` 0, `weightDecay` 0, `nesterov`
+//! false (needs momentum > 0 and dampening = 0), `maximize` false. State: `momentum_buffer`
+//! (only when momentum ≠ 0).
 //!
 //! Reference: Sutskever et al., "On the importance of initialization and momentum in deep
-//! learning" (ICML 2013) for the momentum/Nesterov form PyTorch uses. Difference from the
-//! study card's `SGD`: PyTorch's (and our) buffer accumulates gradients and is scaled by lr at
-//! the update, where the card folds lr into the velocity; the two agree only for constant lr.
-//!
-//! ```
-//! use downhill_core::{step, KERNEL_SGD, SEG_STRIDE};
-//! let mut p = vec![1.0f32, 2.0];
-//! let g = vec![0.5f32, -1.0];
-//! let mut row = [0.0f64; SEG_STRIDE];
-//! row[1] = 2.0; row[2] = 1.0; row[3] = 0.1; // len, step, lr
-//! step(KERNEL_SGD, &row, &mut p, &g, [&mut [], &mut [], &mut []], false).unwrap();
-//! assert_eq!(p, vec![1.0 - 0.1 * 0.5, 2.0 + 0.1]);
-//! ```
+//! learning" (ICML 2013) for the momentum/Nesterov form PyTorch uses. Differences from PyTorch:
+//! the momentum buffer is set from the gradient at a tensor's first step (t = 1), where PyTorch
+//! sets it whenever it is missing; they differ only when momentum is switched on mid-run.
 
-use super::{KernelSpec, Plan, Scalars};
-use crate::error::{Error, Result};
-use crate::segment::{flag, non_negative, Segment};
-use crate::simd::dispatch;
+use crate::real::Real;
+use crate::spec::{Domain, Driver, HParam, Init, Len, Rule, Slot, Spec, Test, When};
+use crate::step::{Elementwise, Tensor};
 
-pub const SPEC: KernelSpec = KernelSpec {
+const LR: usize = 0;
+const MOMENTUM: usize = 1;
+const DAMPENING: usize = 2;
+const WD: usize = 3;
+const NESTEROV: usize = 4;
+const MAXIMIZE: usize = 5;
+
+pub const SPEC: Spec = Spec {
     id: 0,
     name: "SGD",
-    state: &["momentum_buffer"],
-    plan,
+    summary: "Stochastic gradient descent with momentum, dampening, Nesterov momentum and L2 weight decay.",
+    reference: "Robbins & Monro 1951; Sutskever et al., ICML 2013 (momentum form); torch.optim.SGD",
+    torch: Some("torch.optim.SGD"),
+    optax: Some("optax.sgd"),
+    optax_counts: &[],
+    hparams: &[
+        HParam::lr(1e-3),
+        HParam::real("momentum", Some("momentum"), Some("momentum"), Domain::NON_NEG, 0.0, "Momentum factor."),
+        HParam::real("dampening", Some("dampening"), None, Domain::ANY, 0.0, "Dampening of the momentum's gradient term."),
+        HParam::weight_decay(0.0, "L2 penalty: weightDecay · p is added to the gradient."),
+        HParam::flag("nesterov", Some("nesterov"), Some("nesterov"), false, "Use Nesterov momentum."),
+        HParam::MAXIMIZE,
+    ],
+    state: &[Slot {
+        key: "momentum_buffer",
+        optax: Some("0.trace"),
+        len: Len::N,
+        when: When::NonZero("momentum"),
+        init: Init::Zero,
+        nonneg: false,
+    }],
+    rules: &[
+        Rule { flag: "nesterov", hparam: "momentum", test: Test::Positive },
+        Rule { flag: "nesterov", hparam: "dampening", test: Test::Zero },
+    ],
+    driver: Driver::Elementwise,
 };
 
-const WD: u32 = 1;
-const MOM_FIRST: u32 = 2;
-const MOM_RUNNING: u32 = 4;
-const NESTEROV: u32 = 8;
+pub struct Sgd;
 
-fn plan(seg: &Segment, i: usize) -> Result<Plan> {
-    let name = |c: &str| format!("segments[{i}].{c}");
-    let momentum = non_negative(seg.extra[0], || name("momentum"))?;
-    let dampening = non_negative(seg.extra[1], || name("dampening"))?;
-    let nesterov = flag(seg.extra[2], || name("nesterov"))?;
-    if nesterov && (momentum <= 0.0 || dampening != 0.0) {
-        return Err(Error::range(
-            name("nesterov"),
-            "requires momentum > 0 and dampening = 0",
-        ));
-    }
-    let mut mode = 0;
-    if seg.weight_decay != 0.0 {
-        mode |= WD;
-    }
-    if momentum != 0.0 {
-        mode |= if seg.step == 1 {
-            MOM_FIRST
-        } else {
-            MOM_RUNNING
-        };
-        if nesterov {
-            mode |= NESTEROV;
+const M_WD: u8 = 1;
+const M_FIRST: u8 = 2;
+const M_RUNNING: u8 = 4;
+const M_NESTEROV: u8 = 8;
+
+#[derive(Clone, Copy, PartialEq)]
+pub struct Plan<T> {
+    sign: T,
+    wd: T,
+    neg_lr: T,
+    momentum: T,
+    one_minus_dampening: T,
+    mode: u8,
+}
+
+impl Elementwise for Sgd {
+    const SPEC: &'static Spec = &SPEC;
+    type Plan<T: Real> = Plan<T>;
+
+    fn plan<T: Real>(t: &Tensor<'_>, _scalars: &mut [T]) -> Plan<T> {
+        let momentum = t.hp(MOMENTUM);
+        let mut mode = 0;
+        if t.hp(WD) != 0.0 {
+            mode |= M_WD;
+        }
+        if momentum != 0.0 {
+            mode |= if t.step == 1 { M_FIRST } else { M_RUNNING };
+            if t.flag(NESTEROV) {
+                mode |= M_NESTEROV;
+            }
+        }
+        Plan {
+            sign: if t.flag(MAXIMIZE) { -T::ONE } else { T::ONE },
+            wd: T::of(t.hp(WD)),
+            neg_lr: T::of(-t.hp(LR)),
+            momentum: T::of(momentum),
+            one_minus_dampening: T::of(1.0 - t.hp(DAMPENING)),
+            mode,
         }
     }
-    let mut f = [0.0f32; 12];
-    f[0] = if seg.maximize { -1.0 } else { 1.0 };
-    f[1] = seg.weight_decay as f32;
-    f[2] = (-seg.lr) as f32;
-    f[3] = momentum as f32;
-    f[4] = (1.0 - dampening) as f32;
-    Ok(Plan {
-        scalars: Scalars { f, mode },
-        uses: [momentum != 0.0, false, false],
-        run,
-    })
+
+    #[inline(always)]
+    fn apply<T: Real>(
+        pl: &Plan<T>,
+        p: &mut [T],
+        g: &[T],
+        s0: &mut [T],
+        _: &mut [T],
+        _: &mut [T],
+        _: &mut [T],
+    ) {
+        match pl.mode {
+            0 => kernel::<T, false, 0, false>(pl, p, g, s0),
+            1 => kernel::<T, true, 0, false>(pl, p, g, s0),
+            2 => kernel::<T, false, M_FIRST, false>(pl, p, g, s0),
+            3 => kernel::<T, true, M_FIRST, false>(pl, p, g, s0),
+            4 => kernel::<T, false, M_RUNNING, false>(pl, p, g, s0),
+            5 => kernel::<T, true, M_RUNNING, false>(pl, p, g, s0),
+            10 => kernel::<T, false, M_FIRST, true>(pl, p, g, s0),
+            11 => kernel::<T, true, M_FIRST, true>(pl, p, g, s0),
+            12 => kernel::<T, false, M_RUNNING, true>(pl, p, g, s0),
+            13 => kernel::<T, true, M_RUNNING, true>(pl, p, g, s0),
+            m => unreachable!("sgd mode {m} is never planned"),
+        }
+    }
 }
 
 /// The element loop, monomorphised per option combination so the inner loop has no branches.
 #[inline(always)]
-fn kernel<const WDK: bool, const MODE: u32, const NEST: bool>(
-    s: &Scalars,
-    p: &mut [f32],
-    g: &[f32],
-    s0: &mut [f32],
-    s1: &mut [f32],
-    s2: &mut [f32],
+fn kernel<T: Real, const WDK: bool, const MODE: u8, const NEST: bool>(
+    pl: &Plan<T>,
+    p: &mut [T],
+    g: &[T],
+    buf: &mut [T],
 ) {
-    let [sign, wd, neg_lr, mom, omd] = [s.f[0], s.f[1], s.f[2], s.f[3], s.f[4]];
-    let _ = (s1, s2);
+    let Plan {
+        sign,
+        wd,
+        neg_lr,
+        momentum,
+        one_minus_dampening: omd,
+        ..
+    } = *pl;
     let n = p.len();
-    let p = &mut p[..n];
     let g = &g[..n];
-    let buf = s0;
     if MODE == 0 {
         for i in 0..n {
             let mut d = g[i] * sign;
@@ -117,27 +165,13 @@ fn kernel<const WDK: bool, const MODE: u32, const NEST: bool>(
         if WDK {
             d = d + wd * p[i];
         }
-        let v = if MODE == MOM_FIRST {
+        let v = if MODE == M_FIRST {
             d
         } else {
-            buf[i] * mom + d * omd
+            buf[i] * momentum + d * omd
         };
         buf[i] = v;
-        d = if NEST { d + v * mom } else { v };
+        d = if NEST { d + v * momentum } else { v };
         p[i] = p[i] + d * neg_lr;
     }
 }
-
-dispatch!(run, |s, p, g, s0, s1, s2| match s.mode {
-    0 => kernel::<false, 0, false>(s, p, g, s0, s1, s2),
-    1 => kernel::<true, 0, false>(s, p, g, s0, s1, s2),
-    2 => kernel::<false, MOM_FIRST, false>(s, p, g, s0, s1, s2),
-    3 => kernel::<true, MOM_FIRST, false>(s, p, g, s0, s1, s2),
-    4 => kernel::<false, MOM_RUNNING, false>(s, p, g, s0, s1, s2),
-    5 => kernel::<true, MOM_RUNNING, false>(s, p, g, s0, s1, s2),
-    10 => kernel::<false, MOM_FIRST, true>(s, p, g, s0, s1, s2),
-    11 => kernel::<true, MOM_FIRST, true>(s, p, g, s0, s1, s2),
-    12 => kernel::<false, MOM_RUNNING, true>(s, p, g, s0, s1, s2),
-    13 => kernel::<true, MOM_RUNNING, true>(s, p, g, s0, s1, s2),
-    m => unreachable!("sgd mode {m} is never planned"),
-});

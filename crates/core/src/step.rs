@@ -1,0 +1,598 @@
+//! One optimizer step over a whole parameter arena: the step table, the state layout, and the
+//! two drivers (element-wise and tensor-wise) that run a spec's kernel.
+//!
+//! # The step table (`args` of [`crate::ops::STEP`])
+//!
+//! ```text
+//! [0] spec id   [1] groups G   [2] tensors K   [3] flags (bit 0: may use threads)
+//! G rows of H numbers: the group's hyperparameters in spec order (NaN = none; 0/1 booleans)
+//! K rows of TENSOR_STRIDE numbers:
+//!     offset, numel, ndim, batch, rows, cols, group, step, flags (bit 0: skip)
+//! ```
+//!
+//! `offset`/`numel` locate the tensor in the params (and grads) buffer; `batch, rows, cols` are
+//! its shape as `[..batch, rows, cols]` (see [`Shape`]); `step` is the tensor's step count after
+//! this step (from 1). Rows are sorted by offset and do not overlap. A skipped row (a frozen
+//! tensor) keeps its place in the state layout but is neither updated nor initialised.
+//!
+//! # The state layout
+//!
+//! All state of one optimizer is one buffer. It is slot-major: for each slot of the spec in
+//! order, for each tensor row in order, the slot's elements if the slot exists for that tensor
+//! ([`Spec::has_slot`], [`Len::of`]). The TypeScript layer computes the same layout from the
+//! generated spec to read and write state dicts; [`layout_len`] is its length.
+//!
+//! # Pipeline per tensor
+//!
+//! A tensor taking its first step (`step == 1`) has its slots set to their initial values.
+//! Element-wise specs ([`Elementwise`]) then plan (per-step scalars, computed once in f64 and
+//! rounded to the element type; scalar state such as NAdam's `mu_product` is updated here) and
+//! apply an element loop; consecutive tensors that are adjacent in the arena, have the same step
+//! and the same plan run as one loop, split across threads when long. Tensor-wise specs
+//! ([`Tensorwise`]) get the tensor's buffers and a scratch buffer and may reduce (fixed-order
+//! sums from [`crate::par`]), plan and apply as they need.
+
+use crate::error::{Error, Result};
+use crate::par;
+use crate::real::Real;
+use crate::spec::{Driver, Len, Shape, Spec};
+
+pub const HEADER: usize = 4;
+pub const TENSOR_STRIDE: usize = 9;
+/// Most state slots a spec may have.
+pub const MAX_SLOTS: usize = 6;
+/// Largest integer an f64 (and a JS number) holds exactly.
+pub const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+
+/// One tensor as a kernel sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Tensor<'a> {
+    /// Row in the table.
+    pub index: usize,
+    pub offset: usize,
+    pub shape: Shape,
+    pub group: usize,
+    /// Step count after this step (t, from 1).
+    pub step: u64,
+    /// Frozen: keeps its state, takes no step.
+    pub skip: bool,
+    /// The group's hyperparameters, in spec order, checked against the spec.
+    pub hp: &'a [f64],
+}
+
+impl Tensor<'_> {
+    #[inline]
+    pub fn hp(&self, i: usize) -> f64 {
+        self.hp[i]
+    }
+    #[inline]
+    pub fn flag(&self, i: usize) -> bool {
+        self.hp[i] != 0.0
+    }
+}
+
+/// An optimizer whose step is an element loop with per-tensor scalars.
+///
+/// `SCALARS` is the number of `Len::Scalar` slots; they come first-to-last in spec order to
+/// `plan`. The `N` slots (at most 4) come to `apply` in spec order, absent ones empty.
+pub trait Elementwise: 'static {
+    const SPEC: &'static Spec;
+    type Plan<T: Real>: Copy + PartialEq + Send + Sync;
+    fn plan<T: Real>(t: &Tensor<'_>, scalars: &mut [T]) -> Self::Plan<T>;
+    #[allow(clippy::too_many_arguments)]
+    fn apply<T: Real>(
+        pl: &Self::Plan<T>,
+        p: &mut [T],
+        g: &[T],
+        s0: &mut [T],
+        s1: &mut [T],
+        s2: &mut [T],
+        s3: &mut [T],
+    );
+}
+
+/// An optimizer that needs the whole tensor at once (norms, factored moments, matrices).
+pub trait Tensorwise: 'static {
+    const SPEC: &'static Spec;
+    /// Scratch elements one tensor needs (the step gets the largest over its tensors).
+    fn scratch_len(_shape: &Shape) -> usize {
+        0
+    }
+    /// `slots[k]` is slot k of the spec for this tensor, empty when absent.
+    fn step<T: Real>(
+        t: &Tensor<'_>,
+        p: &mut [T],
+        g: &[T],
+        slots: &mut [&mut [T]; MAX_SLOTS],
+        scratch: &mut [T],
+        parallel: bool,
+    );
+}
+
+/// A checked step table.
+pub struct Table<'a> {
+    pub spec: &'static Spec,
+    pub parallel: bool,
+    groups: &'a [f64],
+    tensors: &'a [f64],
+    h: usize,
+    g: usize,
+}
+
+fn whole(v: f64, arg: impl FnOnce() -> String) -> Result<usize> {
+    if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= MAX_SAFE {
+        Ok(v as usize)
+    } else {
+        Err(Error::range(
+            arg(),
+            format!(
+                "must be a non-negative integer, got {}",
+                crate::spec::num(v)
+            ),
+        ))
+    }
+}
+
+impl<'a> Table<'a> {
+    /// Decodes the header and checks every group against the spec (for element type `T`) and
+    /// every tensor row against an arena of `arena_len` elements.
+    pub fn parse<T: Real>(args: &'a [f64], arena_len: usize) -> Result<Table<'a>> {
+        if args.len() < HEADER {
+            return Err(Error::type_(
+                "args",
+                format!(
+                    "a step table needs a {HEADER}-number header, got {}",
+                    args.len()
+                ),
+            ));
+        }
+        let id = whole(args[0], || "args[0] (spec id)".into())?;
+        let spec = crate::registry::spec(id as u32).ok_or_else(|| {
+            Error::range(
+                "args[0] (spec id)",
+                format!("unknown optimizer spec id {id}"),
+            )
+        })?;
+        if spec.driver == Driver::Ts {
+            return Err(Error::range(
+                "args[0] (spec id)",
+                format!(
+                    "{} runs in TypeScript over core ops; it has no core step",
+                    spec.name
+                ),
+            ));
+        }
+        let g = whole(args[1], || "args[1] (groups)".into())?;
+        let k = whole(args[2], || "args[2] (tensors)".into())?;
+        let flags = whole(args[3], || "args[3] (flags)".into())?;
+        let h = spec.hparams.len();
+        let need = g
+            .checked_mul(h)
+            .and_then(|a| k.checked_mul(TENSOR_STRIDE).and_then(|b| a.checked_add(b)));
+        if need.and_then(|n| n.checked_add(HEADER)) != Some(args.len()) {
+            return Err(Error::type_(
+                "args",
+                format!(
+                    "length {} does not hold {g} groups of {h} and {k} tensors of {TENSOR_STRIDE} after the header",
+                    args.len()
+                ),
+            ));
+        }
+        let groups = &args[HEADER..HEADER + g * h];
+        let tensors = &args[HEADER + g * h..];
+        for (gi, hp) in groups.chunks_exact(h.max(1)).take(g).enumerate() {
+            spec.check_group::<T>(hp, &|name| format!("groups[{gi}].{name}"))?;
+        }
+        let table = Table {
+            spec,
+            parallel: flags & 1 == 1,
+            groups,
+            tensors,
+            h,
+            g,
+        };
+        let mut end_prev = 0usize;
+        for i in 0..k {
+            let t = table.row(i)?;
+            if t.offset < end_prev {
+                return Err(Error::range(
+                    format!("tensors[{i}].offset"),
+                    format!(
+                        "tensors must be sorted by offset and disjoint; {} overlaps the previous one ending at {end_prev}",
+                        t.offset
+                    ),
+                ));
+            }
+            end_prev = t.offset + t.shape.numel;
+            if end_prev > arena_len {
+                return Err(Error::range(
+                    format!("tensors[{i}].numel"),
+                    format!(
+                        "range {}..{end_prev} exceeds the params length {arena_len}",
+                        t.offset
+                    ),
+                ));
+            }
+        }
+        Ok(table)
+    }
+
+    pub fn groups(&self) -> usize {
+        self.g
+    }
+
+    pub fn len(&self) -> usize {
+        self.tensors.len() / TENSOR_STRIDE
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tensors.is_empty()
+    }
+
+    /// The hyperparameters of group `g`.
+    pub fn group(&self, g: usize) -> &'a [f64] {
+        &self.groups[g * self.h..(g + 1) * self.h]
+    }
+
+    /// Decodes and checks tensor row `i`.
+    pub fn row(&self, i: usize) -> Result<Tensor<'a>> {
+        let r = &self.tensors[i * TENSOR_STRIDE..(i + 1) * TENSOR_STRIDE];
+        let name = |c: &str| format!("tensors[{i}].{c}");
+        let offset = whole(r[0], || name("offset"))?;
+        let numel = whole(r[1], || name("numel"))?;
+        let ndim = whole(r[2], || name("ndim"))?;
+        let batch = whole(r[3], || name("batch"))?;
+        let rows = whole(r[4], || name("rows"))?;
+        let cols = whole(r[5], || name("cols"))?;
+        let group = whole(r[6], || name("group"))?;
+        let step = whole(r[7], || name("step"))?;
+        let flags = whole(r[8], || name("flags"))?;
+        if flags > 1 {
+            return Err(Error::range(
+                name("flags"),
+                format!("must be 0 or 1 (skip), got {flags}"),
+            ));
+        }
+        if step == 0 {
+            return Err(Error::range(
+                name("step"),
+                "must be >= 1 (the count after this step)",
+            ));
+        }
+        let consistent = match ndim {
+            0 => batch == 1 && rows == 1 && cols == 1 && numel == 1,
+            1 => batch == 1 && rows == 1 && cols == numel,
+            _ => batch.checked_mul(rows).and_then(|x| x.checked_mul(cols)) == Some(numel),
+        };
+        if !consistent {
+            return Err(Error::range(
+                name("numel"),
+                format!(
+                    "{numel} does not match ndim {ndim}, batch {batch}, rows {rows}, cols {cols}"
+                ),
+            ));
+        }
+        if group >= self.groups() {
+            return Err(Error::range(
+                name("group"),
+                format!("{group} is not below the group count {}", self.groups()),
+            ));
+        }
+        Ok(Tensor {
+            index: i,
+            offset,
+            shape: Shape {
+                numel,
+                ndim,
+                batch,
+                rows,
+                cols,
+            },
+            group,
+            step: step as u64,
+            skip: flags == 1,
+            hp: self.group(group),
+        })
+    }
+
+    /// Length of slot `k` for tensor `t` (0 when the slot does not exist for it).
+    pub fn slot_len(&self, k: usize, t: &Tensor<'_>) -> usize {
+        let s = &self.spec.state[k];
+        if self.spec.has_slot(s, t.hp, &t.shape) {
+            s.len.of(&t.shape)
+        } else {
+            0
+        }
+    }
+}
+
+/// Length of each slot's region and of the whole state buffer.
+pub fn layout_len(table: &Table<'_>) -> Result<([usize; MAX_SLOTS], usize)> {
+    let mut per = [0usize; MAX_SLOTS];
+    for i in 0..table.len() {
+        let t = table.row(i)?;
+        for (k, p) in per.iter_mut().enumerate().take(table.spec.state.len()) {
+            *p += table.slot_len(k, &t);
+        }
+    }
+    Ok((per, per.iter().sum()))
+}
+
+/// Scratch elements a step of this table needs.
+pub fn scratch_len(table: &Table<'_>) -> Result<usize> {
+    let entry = crate::registry::entry(table.spec.id).expect("parsed tables have registered specs");
+    let mut need = 0;
+    for i in 0..table.len() {
+        need = need.max((entry.scratch)(&table.row(i)?.shape));
+    }
+    Ok(need)
+}
+
+/// Takes the first `n` elements off the front of `rest`.
+#[inline]
+fn take<'b, T>(rest: &mut &'b mut [T], n: usize) -> &'b mut [T] {
+    let (a, b) = std::mem::take(rest).split_at_mut(n);
+    *rest = b;
+    a
+}
+
+/// Splits the state buffer into its slot regions.
+fn regions<'b, T>(mut state: &'b mut [T], per: &[usize; MAX_SLOTS]) -> [&'b mut [T]; MAX_SLOTS] {
+    let mut out: [&'b mut [T]; MAX_SLOTS] = Default::default();
+    for (k, &n) in per.iter().enumerate() {
+        out[k] = take(&mut state, n);
+    }
+    out
+}
+
+fn init_slots<T: Real>(spec: &Spec, hp: &[f64], slots: &mut [&mut [T]; MAX_SLOTS]) {
+    for (k, s) in spec.state.iter().enumerate() {
+        if !slots[k].is_empty() {
+            slots[k].fill(T::of(spec.init_value(s, hp)));
+        }
+    }
+}
+
+/// Runs a checked step. `state` must be exactly [`layout_len`] long and `scratch` at least
+/// [`scratch_len`]; the caller ([`crate::ops`]) has checked both.
+pub type RunFn<T> = fn(&Table<'_>, &mut [T], &[T], &mut [T], &mut [T]) -> Result<()>;
+
+/// A run of adjacent tensors with the same step and plan, gathered before it is applied.
+struct Run<'a, P> {
+    group: usize,
+    offset: usize,
+    len: usize,
+    plan: P,
+    step: u64,
+    hp: &'a [f64],
+    /// Length of each `N` slot over the run (0: absent).
+    lens: [usize; MAX_SLOTS],
+}
+
+/// The element-wise driver (see the module docs).
+pub fn run_elementwise<A: Elementwise, T: Real>(
+    table: &Table<'_>,
+    params: &mut [T],
+    grads: &[T],
+    state: &mut [T],
+    _scratch: &mut [T],
+) -> Result<()> {
+    let spec = A::SPEC;
+    let (per, _) = layout_len(table)?;
+    let mut slot = regions(state, &per);
+    let scalar = |k: usize| spec.state[k].len == Len::Scalar;
+    let n_slots = spec.state.len();
+    let mut rest_p: &mut [T] = params;
+    let mut pos = 0usize;
+
+    let mut flush = |r: Run<'_, A::Plan<T>>, slot: &mut [&mut [T]; MAX_SLOTS]| {
+        take(&mut rest_p, r.offset - pos);
+        let p = take(&mut rest_p, r.len);
+        pos = r.offset + r.len;
+        let g = &grads[r.offset..r.offset + r.len];
+        let mut s: [&mut [T]; 4] = Default::default();
+        for (j, k) in (0..n_slots).filter(|&k| !scalar(k)).enumerate() {
+            s[j] = take(&mut slot[k], r.lens[k]);
+            if r.step == 1 {
+                s[j].fill(T::of(spec.init_value(&spec.state[k], r.hp)));
+            }
+        }
+        let [s0, s1, s2, s3] = s;
+        apply_par::<A, T>(&r.plan, p, g, s0, s1, s2, s3, table.parallel);
+    };
+
+    let mut run: Option<Run<'_, A::Plan<T>>> = None;
+    for i in 0..table.len() {
+        let t = table.row(i)?;
+        if t.skip {
+            // A frozen tensor: its slot regions are passed over, nothing is written.
+            if let Some(r) = run.take() {
+                flush(r, &mut slot);
+            }
+            for k in 0..n_slots {
+                take(&mut slot[k], table.slot_len(k, &t));
+            }
+            continue;
+        }
+        // Scalar slots: set at the tensor's first step, then read and updated by the plan.
+        let mut scalars = [T::ZERO; MAX_SLOTS];
+        let mut mine: [&mut [T]; MAX_SLOTS] = Default::default();
+        let mut lens = [0usize; MAX_SLOTS];
+        let mut n_scalars = 0;
+        for k in 0..n_slots {
+            let len = table.slot_len(k, &t);
+            if !scalar(k) {
+                lens[k] = len;
+            } else if len == 1 {
+                let r = take(&mut slot[k], 1);
+                if t.step == 1 {
+                    r[0] = T::of(spec.init_value(&spec.state[k], t.hp));
+                }
+                scalars[n_scalars] = r[0];
+                mine[n_scalars] = r;
+                n_scalars += 1;
+            }
+        }
+        let plan = A::plan(&t, &mut scalars[..n_scalars]);
+        for (r, &v) in mine.iter_mut().zip(&scalars).take(n_scalars) {
+            r[0] = v;
+        }
+        if let Some(r) = &mut run {
+            let same_slots = (0..n_slots).all(|k| (r.lens[k] == 0) == (lens[k] == 0));
+            if r.offset + r.len == t.offset
+                && r.group == t.group
+                && r.plan == plan
+                && r.step == t.step
+                && same_slots
+            {
+                r.len += t.shape.numel;
+                for (acc, l) in r.lens.iter_mut().zip(lens) {
+                    *acc += l;
+                }
+                continue;
+            }
+        }
+        if let Some(r) = run.take() {
+            flush(r, &mut slot);
+        }
+        run = Some(Run {
+            group: t.group,
+            offset: t.offset,
+            len: t.shape.numel,
+            plan,
+            step: t.step,
+            hp: t.hp,
+            lens,
+        });
+    }
+    if let Some(r) = run.take() {
+        flush(r, &mut slot);
+    }
+    Ok(())
+}
+
+/// The tensor-wise driver.
+pub fn run_tensorwise<A: Tensorwise, T: Real>(
+    table: &Table<'_>,
+    params: &mut [T],
+    grads: &[T],
+    state: &mut [T],
+    scratch: &mut [T],
+) -> Result<()> {
+    let spec = A::SPEC;
+    let (per, _) = layout_len(table)?;
+    let mut slot = regions(state, &per);
+    let mut rest_p: &mut [T] = params;
+    let mut pos = 0usize;
+    for i in 0..table.len() {
+        let t = table.row(i)?;
+        take(&mut rest_p, t.offset - pos);
+        let p = take(&mut rest_p, t.shape.numel);
+        pos = t.offset + t.shape.numel;
+        let g = &grads[t.offset..t.offset + t.shape.numel];
+        let mut mine: [&mut [T]; MAX_SLOTS] = Default::default();
+        for k in 0..spec.state.len() {
+            mine[k] = take(&mut slot[k], table.slot_len(k, &t));
+        }
+        if t.skip {
+            continue;
+        }
+        if t.step == 1 {
+            init_slots(spec, t.hp, &mut mine);
+        }
+        A::step(&t, p, g, &mut mine, scratch, table.parallel);
+    }
+    Ok(())
+}
+
+/// Applies an element-wise plan, split across threads when the run is long.
+#[allow(clippy::too_many_arguments)]
+fn apply_par<A: Elementwise, T: Real>(
+    pl: &A::Plan<T>,
+    p: &mut [T],
+    g: &[T],
+    s0: &mut [T],
+    s1: &mut [T],
+    s2: &mut [T],
+    s3: &mut [T],
+    parallel: bool,
+) {
+    let ways = if parallel && p.len() >= par::PAR_MIN_LEN {
+        par::threads()
+    } else {
+        1
+    };
+    split_apply::<A, T>(pl, p, g, s0, s1, s2, s3, ways);
+}
+
+fn cut<T>(s: &mut [T], mid: usize) -> (&mut [T], &mut [T]) {
+    if s.is_empty() {
+        (&mut [], &mut [])
+    } else {
+        s.split_at_mut(mid)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn split_apply<A: Elementwise, T: Real>(
+    pl: &A::Plan<T>,
+    p: &mut [T],
+    g: &[T],
+    s0: &mut [T],
+    s1: &mut [T],
+    s2: &mut [T],
+    s3: &mut [T],
+    ways: usize,
+) {
+    if ways <= 1 || p.len() < 128 {
+        return apply_dispatch::<A, T>(pl, p, g, s0, s1, s2, s3);
+    }
+    let left = ways / 2;
+    let mid = par::split_point(p.len(), left, ways);
+    let (pa, pb) = p.split_at_mut(mid);
+    let (ga, gb) = g.split_at(mid);
+    let (a0, b0) = cut(s0, mid);
+    let (a1, b1) = cut(s1, mid);
+    let (a2, b2) = cut(s2, mid);
+    let (a3, b3) = cut(s3, mid);
+    par::join(
+        || split_apply::<A, T>(pl, pa, ga, a0, a1, a2, a3, left),
+        || split_apply::<A, T>(pl, pb, gb, b0, b1, b2, b3, ways - left),
+    );
+}
+
+/// The element loop, in its AVX2 copy when the CPU has AVX2. Slices are separate parameters:
+/// `&mut` parameters are `noalias` to LLVM, which lets it vectorise without overlap checks.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn apply_dispatch<A: Elementwise, T: Real>(
+    pl: &A::Plan<T>,
+    p: &mut [T],
+    g: &[T],
+    s0: &mut [T],
+    s1: &mut [T],
+    s2: &mut [T],
+    s3: &mut [T],
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2")]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn wide<A: Elementwise, T: Real>(
+            pl: &A::Plan<T>,
+            p: &mut [T],
+            g: &[T],
+            s0: &mut [T],
+            s1: &mut [T],
+            s2: &mut [T],
+            s3: &mut [T],
+        ) {
+            A::apply(pl, p, g, s0, s1, s2, s3)
+        }
+        if crate::simd::has_avx2() {
+            // SAFETY: `wide` only needs AVX2, which the CPU reported just above.
+            return unsafe { wide::<A, T>(pl, p, g, s0, s1, s2, s3) };
+        }
+    }
+    A::apply(pl, p, g, s0, s1, s2, s3)
+}

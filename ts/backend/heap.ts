@@ -1,0 +1,150 @@
+/**
+ * What every backend's heap checks before it calls its core, so the raw `Heap` interface is as
+ * strict as the public classes: the op code, the element type, the args array, and that every
+ * buffer is a live buffer of this very heap, of the call's element type, distinct from the
+ * others. Also the heap the native and js backends share: buffers are plain typed arrays.
+ */
+import { BackendError, rangeError, typeError } from '../errors.js';
+import { describeType, type DType } from '../spec.js';
+import { BUFFERS } from '../generated/specs.js';
+import { arrayFor, DTYPE_BYTES, type Backend, type Buffer, type FloatArray, type Heap } from './types.js';
+
+export function checkDType(dtype: unknown, arg = 'dtype'): DType {
+  if (dtype !== 'float32' && dtype !== 'float64') {
+    throw (typeof dtype === 'string' ? rangeError : typeError)(
+      arg,
+      `must be "float32" or "float64", got ${describeType(dtype)}`,
+    );
+  }
+  return dtype;
+}
+
+/** Checks an allocation request: `length` an integer in `[0, max]` (a `RangeError` naming `arg` and the limit). */
+export function checkLength(length: unknown, arg: string, max: number, why: string): number {
+  if (typeof length !== 'number') throw typeError(arg, `must be a number of elements, got ${describeType(length)}`);
+  if (!Number.isInteger(length) || length < 0) {
+    throw rangeError(arg, `must be a non-negative integer number of elements, got ${String(length)}`);
+  }
+  if (length > max) throw rangeError(arg, `${length} elements exceed the limit of ${max} (${why})`);
+  return length;
+}
+
+/** Checks a `run` call and returns its buffers, typed as `B`. */
+export function checkRun<B extends Buffer>(
+  heap: Heap,
+  op: unknown,
+  dtype: unknown,
+  args: unknown,
+  buffers: unknown,
+  own: (b: unknown) => b is B,
+): (B | null)[] {
+  if (heap.disposed) throw new BackendError(heap.backend.name, 'heap used after dispose()');
+  if (typeof op !== 'number' || !Number.isInteger(op) || op < 0 || op > 0xffffffff) {
+    throw typeError('op', `must be an op code (a non-negative integer), got ${describeType(op)}`);
+  }
+  const dt = checkDType(dtype);
+  if (!(args instanceof Float64Array)) throw typeError('args', `must be a Float64Array, got ${describeType(args)}`);
+  if (!Array.isArray(buffers)) throw typeError('buffers', `must be an array of buffers or nulls, got ${describeType(buffers)}`);
+  if (buffers.length > BUFFERS) throw rangeError('buffers', `holds ${buffers.length} entries; at most ${BUFFERS}`);
+  const out: (B | null)[] = [];
+  buffers.forEach((b: unknown, i: number) => {
+    const arg = `buffers[${i}]`;
+    if (b === null || b === undefined) {
+      out.push(null);
+      return;
+    }
+    if (!own(b)) throw typeError(arg, `must be a buffer allocated by this ${heap.backend.name} heap, got ${describeType(b)}`);
+    if (b.heap !== heap) throw typeError(arg, 'belongs to another heap (buffers of one call must share a heap)');
+    if (b.disposed) throw typeError(arg, 'buffer has been disposed');
+    if (b.dtype !== dt) throw typeError(arg, `holds ${b.dtype} elements, the call is ${dt}`);
+    const prev = out.indexOf(b);
+    if (prev >= 0) throw rangeError(arg, `must be a different buffer from buffers[${prev}]`);
+    out.push(b);
+  });
+  while (out.length < BUFFERS) out.push(null);
+  return out;
+}
+
+/** Largest typed array V8 makes. */
+const MAX_TYPED = 2 ** 32;
+
+/** Bytes of memory this machine has, or Infinity where that is unknown (browsers). */
+let physical: number | null = null;
+export async function loadPhysicalMemory(): Promise<void> {
+  if (physical !== null) return;
+  physical = Infinity;
+  if (typeof process !== 'undefined' && process.versions?.node) {
+    try {
+      physical = (await import('node:os')).totalmem();
+    } catch {
+      // not Node after all
+    }
+  }
+}
+
+/** The most elements one buffer may have: what V8 allows and what this machine's memory holds. */
+export function maxElements(dtype: DType): { max: number; why: string } {
+  const mem = physical ?? Infinity;
+  const byMem = Math.floor(mem / DTYPE_BYTES[dtype]);
+  if (byMem < MAX_TYPED) {
+    return { max: byMem, why: `${(mem / 2 ** 30).toFixed(1)} GiB of memory on this machine` };
+  }
+  return { max: MAX_TYPED, why: 'the largest typed array' };
+}
+
+/** A buffer that is a plain JS typed array (the js and native backends). */
+export class ArrayHeapBuffer implements Buffer {
+  #data: FloatArray | null;
+  constructor(
+    readonly heap: ArrayHeap,
+    readonly dtype: DType,
+    readonly length: number,
+  ) {
+    this.#data = arrayFor(dtype, length);
+  }
+  get disposed(): boolean {
+    return this.#data === null || this.heap.disposed;
+  }
+  view(): FloatArray {
+    if (this.#data === null || this.heap.disposed) {
+      throw new BackendError(this.heap.backend.name, 'buffer used after dispose()');
+    }
+    return this.#data;
+  }
+  dispose(): void {
+    this.#data = null;
+  }
+}
+
+/** A heap of typed arrays; `call` is the backend's core. */
+export class ArrayHeap implements Heap {
+  #disposed = false;
+  constructor(
+    readonly backend: Backend,
+    private readonly call: (op: number, dtype: DType, args: Float64Array, views: (FloatArray | null)[]) => void,
+  ) {}
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+  alloc(dtype: DType, length: number, arg = 'length'): Buffer {
+    if (this.#disposed) throw new BackendError(this.backend.name, 'heap used after dispose()');
+    const dt = checkDType(dtype);
+    const { max, why } = maxElements(dt);
+    return new ArrayHeapBuffer(this, dt, checkLength(length, arg, max, why));
+  }
+  run(op: number, dtype: DType, args: Float64Array, buffers: readonly (Buffer | null)[]): void {
+    const bufs = checkRun(this, op, dtype, args, buffers, (b): b is ArrayHeapBuffer => b instanceof ArrayHeapBuffer);
+    this.call(
+      op,
+      dtype,
+      args,
+      bufs.map((b) => (b === null ? null : b.view())),
+    );
+  }
+  dispose(): void {
+    this.#disposed = true;
+  }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}

@@ -1,0 +1,4 @@
+/** Every case kind downhill runs: importing this registers their runners. */
+import './optimizer.js';
+
+export { loadCases, runCase, type CaseResult, type Loaded } from './index.js';
