@@ -1,7 +1,7 @@
-//! Every optimizer the core knows. Adding one adds one line to [`ENTRIES`].
+//! The registry's entry type and lookups; the list itself is in `optim/mod.rs`.
 
 use crate::error::Result;
-use crate::optim::*;
+pub use crate::optim::ENTRIES;
 use crate::real::{DType, Real};
 use crate::spec::{Shape, Spec};
 use crate::step::{self, Elementwise, RunFn, Table, Tensorwise};
@@ -75,12 +75,6 @@ impl Entry {
         }
     }
 }
-
-pub static ENTRIES: &[Entry] = &[
-    Entry::elementwise::<sgd::Sgd>(),
-    Entry::elementwise::<adam::Adam>(),
-    Entry::elementwise::<adamw::AdamW>(),
-];
 
 pub fn entry(id: u32) -> Option<&'static Entry> {
     ENTRIES.iter().find(|e| e.spec.id == id)

@@ -409,8 +409,8 @@ pub fn run_elementwise<A: Elementwise, T: Real>(
             if let Some(r) = run.take() {
                 flush(r, &mut slot);
             }
-            for k in 0..n_slots {
-                take(&mut slot[k], table.slot_len(k, &t));
+            for (k, region) in slot.iter_mut().enumerate().take(n_slots) {
+                take(region, table.slot_len(k, &t));
             }
             continue;
         }
