@@ -30,26 +30,48 @@ describe('downhill CLI', () => {
     if (doc.backends.wasm.available) expect(doc.backends.wasm.simd).toBe('simd128');
   });
 
-  it('conformance --backend all --json passes every SGD/Adam/AdamW case and skips the rest', () => {
-    const r = run(
-      'conformance',
-      join(SHARED, 'conformance'),
-      '--backend',
-      ready.map((b) => b.name).join(','),
-      '--json',
-    );
+  it('conformance DIR... --json reports one result per case listed in the folders and backends', () => {
+    const dirs = [join(SHARED, 'conformance'), join(SHARED, 'conformance-next')];
+    const r = run('conformance', ...dirs, '--backend', ready.map((b) => b.name).join(','), '--json');
     expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    const { results } = JSON.parse(r.stdout);
-    const ours = results.filter((x: { case: string }) => /^(sgd|adam-|adamw|clip)/.test(x.case));
-    expect(ours.length).toBe(18 * ready.length);
-    for (const x of ours) {
-      expect(x.status, `${x.case} on ${x.backend}`).toBe('pass');
-      expect(x.maxRelErr).toBeLessThan(1e-4);
-    }
-    for (const x of results)
-      expect(Object.keys(x).slice(0, 5)).toEqual(['case', 'backend', 'status', 'maxAbsErr', 'maxRelErr']);
-    expect(results.some((x: { status: string }) => x.status === 'skip')).toBe(true);
+    const doc = JSON.parse(r.stdout);
+    const listed = dirs.flatMap(
+      (d) => JSON.parse(readFileSync(join(d, 'index.json'), 'utf8')).cases as { id: string }[],
+    );
+    expect(doc.results).toHaveLength(listed.length * ready.length);
+    expect(new Set(doc.results.map((x: { case: string }) => x.case))).toEqual(new Set(listed.map((c) => c.id)));
+    expect(doc.summary.passed + doc.summary.failed + doc.summary.skipped).toBe(doc.results.length);
+    for (const x of doc.results) expect(Object.keys(x).slice(0, 4)).toEqual(['case', 'file', 'backend', 'status']);
+    expect(r.code).toBe(doc.summary.failed > 0 ? 1 : 0);
+  });
+
+  it('a malformed case file is a failed case naming the file; the other cases still run', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'downhill-case-'));
+    writeFileSync(join(dir, 'broken.json'), '{ "id": "x", ');
+    writeFileSync(join(dir, 'null.json'), 'null');
+    const c = JSON.parse(readFileSync(join(SHARED, 'conformance', 'sgd-plain-f32.json'), 'utf8'));
+    writeFileSync(join(dir, 'good.json'), JSON.stringify(c));
+    delete c.shapes;
+    c.id = 'no-shapes';
+    writeFileSync(join(dir, 'no-shapes.json'), JSON.stringify(c));
+    const r = run('conformance', dir, '--backend', 'js', '--json');
+    expect(r.code).toBe(1);
+    const { results, summary } = JSON.parse(r.stdout);
+    expect(summary).toEqual({ passed: 1, failed: 3, skipped: 0 });
+    const byFile = Object.fromEntries(results.map((x: { file: string }) => [x.file.split('/').pop(), x]));
+    expect(byFile['broken.json'].detail).toMatch(/broken\.json: .*JSON/);
+    expect(byFile['null.json'].detail).toMatch(/null\.json: is not a JSON object/);
+    expect(byFile['no-shapes.json'].detail).toMatch(/no-shapes\.json: /);
+    expect(byFile['good.json'].status).toBe('pass');
+  });
+
+  it('an empty folder and an unknown flag are usage errors', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'downhill-empty-'));
+    const r = run('conformance', empty);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no case files/);
+    expect(run('conformance', join(SHARED, 'conformance'), '--backnd', 'js').code).toBe(2);
+    expect(run('info', '--verbose').stderr).toMatch(/unknown flag --verbose for info/);
   });
 
   it('conformance fails (exit 1) on a case whose reference is wrong', () => {

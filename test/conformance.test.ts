@@ -1,27 +1,47 @@
+/**
+ * Every reference case in the shared folders and in test/fixtures/reference passes on every
+ * backend. What is expected comes from each folder's index.json (one test per listed case and
+ * backend), never from a count written here.
+ */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadCases, runCase, unsupported } from '../ts/conformance.js';
-import { backends, SHARED } from './helpers.js';
+import { loadCases, runCase } from '../ts/conformance/all.js';
+import '../ts/index.js';
+import { backends, hasShared, ROOT, SHARED } from './helpers.js';
 
-const cases = loadCases(join(SHARED, 'conformance'));
 const { ready } = await backends();
-const mustRun = ['SGD', 'Adam', 'AdamW'];
 
-describe('PyTorch conformance cases', () => {
-  it('finds the SGD/Adam/AdamW cases', () => {
-    const ours = cases.filter(
-      (c) => c.kind === 'optimizer' && mustRun.includes((c as { optimizer: string }).optimizer),
-    );
-    expect(ours.length).toBeGreaterThanOrEqual(15);
-  });
-  for (const backend of ready) {
-    for (const c of cases) {
-      const skip = unsupported(c);
-      it.skipIf(skip !== null)(`${c.id} on ${backend.name}`, () => {
-        const r = runCase(c, backend);
-        expect(r.detail).toBeUndefined();
-        expect(r.status).toBe('pass');
-      });
+const FOLDERS = [
+  join(SHARED, 'conformance'),
+  join(SHARED, 'conformance-next'),
+  join(ROOT, 'test', 'fixtures', 'reference', 'torch'),
+  join(ROOT, 'test', 'fixtures', 'reference', 'next'),
+];
+
+describe.each(FOLDERS.map((f) => [f.replace(`${ROOT}/`, '').replace(`${SHARED}/`, 'shared/'), f] as const))(
+  '%s',
+  (_, dir) => {
+    const shared = dir.startsWith(SHARED);
+    const listed: { id: string; file: string }[] =
+      shared && !hasShared ? [] : JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')).cases;
+    const loaded = shared && !hasShared ? [] : loadCases(dir);
+
+    it('index.json lists every case file, and each file parses', () => {
+      if (shared && !hasShared) return;
+      expect(loaded.map((l) => l.file.split('/').pop()).sort()).toEqual(listed.map((c) => c.file).sort());
+      for (const l of loaded) expect(l.error, l.file).toBeUndefined();
+    });
+
+    for (const c of listed) {
+      for (const b of ready) {
+        it(`${c.id} passes on ${b.name}`, () => {
+          const l = loaded.find((x) => x.file.endsWith(`/${c.file}`));
+          expect(l, c.file).toBeDefined();
+          const r = runCase(l!, b);
+          expect(r.status, `${c.id} on ${b.name}: ${r.detail ?? ''}`).toBe('pass');
+        });
+      }
     }
-  }
-});
+  },
+);

@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { minimize } from '../ts/minimize.js';
+import { minimize } from '../ts/index.js';
 import { Rng } from '../ts/random.js';
 import { backends, ROOT } from './helpers.js';
 
@@ -93,8 +93,18 @@ describe('minimize', () => {
     await expect(minimize({ ...base, loss: 1 as never })).rejects.toThrow(/^loss: /);
     await expect(minimize({ ...base, maxIters: -1 })).rejects.toThrow(RangeError);
     await expect(minimize({ ...base, tol: NaN })).rejects.toThrow(/^tol: /);
-    await expect(minimize({ ...base, x0: [Number('x') as number, 'a' as never] })).rejects.toThrow(/^x0\[1\]: /);
+    await expect(minimize({ ...base, x0: [Number('x') as number, 'a' as never] })).rejects.toThrow(
+      /^x0\[0\]: must be finite, got NaN/,
+    );
     await expect(minimize({ ...base, grad: () => [1, 2] })).rejects.toThrow(/^grad\(x\): length 2 must equal/);
-    await expect(minimize({ ...base, optimizer: { type: 'lbfgs' as never } })).rejects.toThrow(/^optimizer.type: /);
+    await expect(minimize({ ...base, optimizer: { type: 'nosuch' } })).rejects.toThrow(
+      /^optimizer.type: unknown optimizer "nosuch"/,
+    );
+    await expect(minimize({ ...base, optimizer: { type: 'adam', betas: [0.9, 0.99] } })).rejects.toThrow(
+      /^options\.betas: is not an option of Adam; did you mean beta1, beta2\?/,
+    );
+    await expect(minimize({ ...base, learningRate: 0.1 } as never)).rejects.toThrow(
+      /^options\.learningRate: is not an option of minimize/,
+    );
   });
 });

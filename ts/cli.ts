@@ -42,7 +42,11 @@ const FLAGS: Record<string, Record<string, boolean>> = {
   help: {},
 };
 
-function parseArgs(argv: string[]): { command: string | undefined; positional: string[]; flags: Map<string, string | true> } {
+function parseArgs(argv: string[]): {
+  command: string | undefined;
+  positional: string[];
+  flags: Map<string, string | true>;
+} {
   const positional: string[] = [];
   const flags = new Map<string, string | true>();
   const command = argv.find((a) => !a.startsWith('--'));
@@ -70,12 +74,17 @@ function parseArgs(argv: string[]): { command: string | undefined; positional: s
   return { command: positional[0], positional: positional.slice(1), flags };
 }
 
-function list<T extends string>(value: string | true | undefined, allowed: readonly T[], flag: string): T[] | undefined {
+function list<T extends string>(
+  value: string | true | undefined,
+  allowed: readonly T[],
+  flag: string,
+): T[] | undefined {
   if (value === undefined) return undefined;
   if (value === true) throw new UsageError(`--${flag} needs a value`);
   const items = value.split(',').map((s) => s.trim()) as T[];
   for (const it of items) {
-    if (!allowed.includes(it)) throw new UsageError(`--${flag}: unknown ${JSON.stringify(it)}; one of ${allowed.join(', ')}`);
+    if (!allowed.includes(it))
+      throw new UsageError(`--${flag}: unknown ${JSON.stringify(it)}; one of ${allowed.join(', ')}`);
   }
   return items;
 }
@@ -89,7 +98,12 @@ async function info(json: boolean): Promise<number> {
   for (const name of BACKEND_NAMES) {
     const st = report.backends[name];
     const detail = st.available ? (await loadBackend(name)).info() : null;
-    backends[name] = { available: st.available, reason: st.reason, simd: detail?.simd ?? null, threads: detail?.threads ?? null };
+    backends[name] = {
+      available: st.available,
+      reason: st.reason,
+      simd: detail?.simd ?? null,
+      threads: detail?.threads ?? null,
+    };
   }
   if (json) {
     out(JSON.stringify({ version: VERSION, active: report.active, why: report.why, backends }));
@@ -98,8 +112,15 @@ async function info(json: boolean): Promise<number> {
   out(`downhill ${VERSION}`);
   out(`active backend: ${report.active} (${report.why})`);
   for (const name of BACKEND_NAMES) {
-    const b = backends[name] as { available: boolean; reason: string | null; simd: string | null; threads: number | null };
-    out(`  ${name.padEnd(6)} ${b.available ? `available  simd=${b.simd} threads=${b.threads}` : `unavailable: ${b.reason}`}`);
+    const b = backends[name] as {
+      available: boolean;
+      reason: string | null;
+      simd: string | null;
+      threads: number | null;
+    };
+    out(
+      `  ${name.padEnd(6)} ${b.available ? `available  simd=${b.simd} threads=${b.threads}` : `unavailable: ${b.reason}`}`,
+    );
   }
   return 0;
 }
@@ -125,8 +146,12 @@ async function conformance(dirs: string[], backendFlag: string | true | undefine
       results.push(r);
       if (!json) {
         const errs =
-          r.maxAbsErr === null ? '' : `  maxAbsErr=${r.maxAbsErr.toExponential(2)} maxRelErr=${(r.maxRelErr ?? 0).toExponential(2)}`;
-        out(`${r.status.toUpperCase().padEnd(4)} ${name.padEnd(6)} ${r.case}${errs}${r.detail ? `  (${r.detail})` : ''}`);
+          r.maxAbsErr === null
+            ? ''
+            : `  maxAbsErr=${r.maxAbsErr.toExponential(2)} maxRelErr=${(r.maxRelErr ?? 0).toExponential(2)}`;
+        out(
+          `${r.status.toUpperCase().padEnd(4)} ${name.padEnd(6)} ${r.case}${errs}${r.detail ? `  (${r.detail})` : ''}`,
+        );
       }
     }
   }

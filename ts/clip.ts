@@ -27,7 +27,8 @@ function checkStore(store: unknown): ParamStore {
 }
 
 function checkOptions(options: unknown, known: string[]): Record<string, unknown> {
-  if (options === null || typeof options !== 'object') throw typeError('options', `must be an object, got ${describeType(options)}`);
+  if (options === null || typeof options !== 'object')
+    throw typeError('options', `must be an object, got ${describeType(options)}`);
   for (const k of Object.keys(options)) {
     if (!known.includes(k)) throw typeError(`options.${k}`, `is not an option (known: ${known.join(', ')})`);
   }
@@ -46,10 +47,12 @@ export function clipGradNorm(store: ParamStore, maxNorm: number, options: ClipNo
   if (typeof maxNorm !== 'number') throw typeError('maxNorm', `must be a number, got ${describeType(maxNorm)}`);
   if (!(maxNorm >= 0)) throw rangeError('maxNorm', `must be >= 0, got ${maxNorm}`);
   const normType = o.normType ?? 2;
-  if (typeof normType !== 'number') throw typeError('options.normType', `must be a number, got ${describeType(normType)}`);
+  if (typeof normType !== 'number')
+    throw typeError('options.normType', `must be a number, got ${describeType(normType)}`);
   if (!(normType > 0)) throw rangeError('options.normType', `must be > 0 or Infinity, got ${normType}`);
   const err = o.errorIfNonfinite ?? false;
-  if (typeof err !== 'boolean') throw typeError('options.errorIfNonfinite', `must be a boolean, got ${describeType(err)}`);
+  if (typeof err !== 'boolean')
+    throw typeError('options.errorIfNonfinite', `must be a boolean, got ${describeType(err)}`);
   const segs = rangesOf(s, o.names as readonly string[] | undefined, 'options.names');
   const [total] = runVector(s, OP.CLIP_NORM, [s.buffers.grads], segs, [maxNorm, normType, err ? 1 : 0], 2);
   return total;
@@ -69,5 +72,11 @@ export function clipGradValue(store: ParamStore, clipValue: number, options: { n
   const o = checkOptions(options, ['names']);
   if (typeof clipValue !== 'number') throw typeError('clipValue', `must be a number, got ${describeType(clipValue)}`);
   if (!(clipValue >= 0)) throw rangeError('clipValue', `must be >= 0, got ${clipValue}`);
-  runVector(s, OP.CLIP_VALUE, [s.buffers.grads], rangesOf(s, o.names as readonly string[] | undefined, 'options.names'), [clipValue]);
+  runVector(
+    s,
+    OP.CLIP_VALUE,
+    [s.buffers.grads],
+    rangesOf(s, o.names as readonly string[] | undefined, 'options.names'),
+    [clipValue],
+  );
 }

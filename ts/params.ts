@@ -5,7 +5,7 @@
  * state too; `dispose()` frees all of it.
  */
 import { getBackend, type BackendChoice } from './backend/select.js';
-import { checkDType, maxElements } from './backend/heap.js';
+import { checkDType } from './backend/heap.js';
 import type { Backend, Buffer, DType, FloatArray, Heap } from './backend/types.js';
 import { BackendError, rangeError, typeError } from './errors.js';
 import { describeType } from './spec.js';
@@ -20,8 +20,7 @@ export interface TensorSpec {
 
 /** `{ name: shape }`, `{ name: { shape, init } }`, or the same as `[name, spec]` pairs. */
 export type ParamSpecs =
-  | Record<string, TensorSpec | readonly number[]>
-  | ReadonlyArray<readonly [string, TensorSpec | readonly number[]]>;
+  Record<string, TensorSpec | readonly number[]> | ReadonlyArray<readonly [string, TensorSpec | readonly number[]]>;
 
 export interface StoreOptions {
   /** `'auto'` (default: native, then wasm, then js), or a backend name; env `DOWNHILL_BACKEND` does the same. */
@@ -120,10 +119,28 @@ export class ParamStore {
       if (k !== 'dtype' && k !== 'backend') throw typeError(`options.${k}`, 'is not an option (known: backend, dtype)');
     }
     const dtype = checkDType(options.dtype ?? 'float32', 'options.dtype');
-    const layout = plan(specs, dtype);
+    const limits = backend.limits(dtype);
+    const layout = plan(specs, limits.bufferElements, limits.why);
     const size = layout.reduce((n, t) => n + t.size, 0);
-    const { max, why } = maxElements(dtype);
-    if (size > max) throw rangeError('specs', `the tensors hold ${size} elements in all, above the limit of ${max} (${why})`);
+    if (size > limits.bufferElements) {
+      throw rangeError(
+        'specs',
+        `the tensors hold ${size} elements in all, above the limit of ${limits.bufferElements} (${limits.why})`,
+      );
+    }
+    const elt = dtype === 'float32' ? 4 : 8;
+    const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+    if (2 * size * elt > limits.heapBytes) {
+      // Name the tensor that alone does not fit, if one does not.
+      const big = layout.reduce((a, t) => (t.size > a.size ? t : a), layout[0]);
+      const arg = 2 * big.size * elt > limits.heapBytes ? `specs.${big.name}.shape` : 'specs';
+      const what =
+        arg === 'specs' ? `the tensors hold ${size} elements` : `[${big.shape.join(', ')}] holds ${big.size} elements`;
+      throw rangeError(
+        arg,
+        `${what}: with gradients ${gib(2 * size * elt)}, above the ${gib(limits.heapBytes)} a store may hold (${limits.why})`,
+      );
+    }
     this.backend = backend;
     this.dtype = dtype;
     this.size = size;
@@ -140,7 +157,10 @@ export class ParamStore {
           for (let i = 0; i < t.size; i++) {
             const v: unknown = init(i);
             if (typeof v !== 'number') {
-              throw typeError(`specs.${t.name}.init`, `returned ${describeType(v)} for index ${i}; it must return numbers`);
+              throw typeError(
+                `specs.${t.name}.init`,
+                `returned ${describeType(v)} for index ${i}; it must return numbers`,
+              );
             }
             if (!Number.isFinite(v)) throw rangeError(`specs.${t.name}.init`, `returned ${String(v)} for index ${i}`);
             data[t.offset + i] = v;
@@ -235,14 +255,13 @@ export class ParamStore {
 }
 
 /** Checks the specs and lays the tensors out, before anything is allocated. */
-function plan(specs: ParamSpecs, dtype: DType): Planned[] {
+function plan(specs: ParamSpecs, max: number, why: string): Planned[] {
   if (specs === null || typeof specs !== 'object') {
     throw typeError('specs', `must be an object or an array of [name, spec], got ${describeType(specs)}`);
   }
   const entries: (readonly [string, TensorSpec | readonly number[]])[] = Array.isArray(specs)
     ? [...specs]
     : Object.entries(specs);
-  const { max, why } = maxElements(dtype);
   let offset = 0;
   const layout: Planned[] = [];
   const seen = new Set<string>();
@@ -265,7 +284,10 @@ function plan(specs: ParamSpecs, dtype: DType): Planned[] {
     const shape = checkShape(s.shape, `specs.${name}.shape`);
     const size = shape.reduce((a, b) => a * b, 1);
     if (!Number.isSafeInteger(size) || size > max) {
-      throw rangeError(`specs.${name}.shape`, `[${shape.join(', ')}] holds ${size} elements, above the limit of ${max} (${why})`);
+      throw rangeError(
+        `specs.${name}.shape`,
+        `[${shape.join(', ')}] holds ${size} elements, above the limit of ${max} (${why})`,
+      );
     }
     const init = s.init;
     if (typeof init === 'number' && !Number.isFinite(init)) {
@@ -278,7 +300,11 @@ function plan(specs: ParamSpecs, dtype: DType): Planned[] {
         `must be a number, an array of numbers or a function of the index, got ${describeType(init)}`,
       );
     }
-    if (init === null) throw typeError(`specs.${name}.init`, 'must be a number, an array of numbers or a function of the index, got null');
+    if (init === null)
+      throw typeError(
+        `specs.${name}.init`,
+        'must be a number, an array of numbers or a function of the index, got null',
+      );
     layout.push({ name, shape, offset, size, init });
     offset += size;
   });

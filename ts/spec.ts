@@ -130,7 +130,8 @@ export function checkRules(spec: SpecData, hp: ArrayLike<number>, prefix: string
     const flag = hp[hpIndex(spec, r.flag)];
     const v = hp[hpIndex(spec, r.hparam)];
     const ok = r.test === 'positive' ? v > 0 : v === 0;
-    if (flag !== 0 && !ok) throw rangeError(`${prefix}${r.flag}`, `requires ${r.hparam} ${r.test === 'positive' ? '> 0' : '= 0'}`);
+    if (flag !== 0 && !ok)
+      throw rangeError(`${prefix}${r.flag}`, `requires ${r.hparam} ${r.test === 'positive' ? '> 0' : '= 0'}`);
   }
 }
 
@@ -176,7 +177,8 @@ export function toWire(h: HParamData, value: unknown, arg: string, dtype: DType)
       throw typeError(arg, `must be a number${h.domain?.nullable ? ' or null' : ''}, got ${describeType(value)}`);
     }
     // NaN is "none" on the wire; a user's NaN is a mistake, named as the core names it.
-    if (Number.isNaN(value)) throw rangeError(arg, `must be a finite number (${describeDomain(h.domain as DomainData)}), got NaN`);
+    if (Number.isNaN(value))
+      throw rangeError(arg, `must be a finite number (${describeDomain(h.domain as DomainData)}), got NaN`);
     x = value;
   }
   checkWire(h, x, arg, dtype);
@@ -312,6 +314,8 @@ export function suggest(spec: SpecData, key: string, extra: readonly string[] = 
   );
   if (byRef.length > 0) return byRef.map((h) => h.name);
   const names = [...spec.hparams.map((h) => h.name), ...extra];
-  const close = names.filter((n) => normal(n) === k || editDistance(normal(n), k) <= Math.max(1, Math.floor(k.length / 4)));
+  const close = names.filter(
+    (n) => normal(n) === k || editDistance(normal(n), k) <= Math.max(1, Math.floor(k.length / 4)),
+  );
   return close;
 }

@@ -80,7 +80,8 @@ export function decodeTensor(v: EncodedTensor, arg: string): FloatArray {
   if (typeof v.data !== 'string') throw typeError(`${arg}.data`, 'must be a base64 string');
   const bytes = unbase64(v.data, `${arg}.data`);
   const w = v.$tensor === 'float32' ? 4 : 8;
-  if (bytes.length % w !== 0) throw rangeError(`${arg}.data`, `holds ${bytes.length} bytes, not whole ${v.$tensor} elements`);
+  if (bytes.length % w !== 0)
+    throw rangeError(`${arg}.data`, `holds ${bytes.length} bytes, not whole ${v.$tensor} elements`);
   if (!littleEndian) for (let i = 0; i < bytes.length; i += w) bytes.subarray(i, i + w).reverse();
   return w === 4 ? new Float32Array(bytes.buffer) : new Float64Array(bytes.buffer);
 }

@@ -7,7 +7,7 @@
 import { BackendError, rangeError, typeError } from '../errors.js';
 import { describeType, type DType } from '../spec.js';
 import { BUFFERS } from '../generated/specs.js';
-import { arrayFor, DTYPE_BYTES, type Backend, type Buffer, type FloatArray, type Heap } from './types.js';
+import { arrayFor, DTYPE_BYTES, type Backend, type Buffer, type FloatArray, type Heap, type Limits } from './types.js';
 
 export function checkDType(dtype: unknown, arg = 'dtype'): DType {
   if (dtype !== 'float32' && dtype !== 'float64') {
@@ -44,7 +44,8 @@ export function checkRun<B extends Buffer>(
   }
   const dt = checkDType(dtype);
   if (!(args instanceof Float64Array)) throw typeError('args', `must be a Float64Array, got ${describeType(args)}`);
-  if (!Array.isArray(buffers)) throw typeError('buffers', `must be an array of buffers or nulls, got ${describeType(buffers)}`);
+  if (!Array.isArray(buffers))
+    throw typeError('buffers', `must be an array of buffers or nulls, got ${describeType(buffers)}`);
   if (buffers.length > BUFFERS) throw rangeError('buffers', `holds ${buffers.length} entries; at most ${BUFFERS}`);
   const out: (B | null)[] = [];
   buffers.forEach((b: unknown, i: number) => {
@@ -53,7 +54,8 @@ export function checkRun<B extends Buffer>(
       out.push(null);
       return;
     }
-    if (!own(b)) throw typeError(arg, `must be a buffer allocated by this ${heap.backend.name} heap, got ${describeType(b)}`);
+    if (!own(b))
+      throw typeError(arg, `must be a buffer allocated by this ${heap.backend.name} heap, got ${describeType(b)}`);
     if (b.heap !== heap) throw typeError(arg, 'belongs to another heap (buffers of one call must share a heap)');
     if (b.disposed) throw typeError(arg, 'buffer has been disposed');
     if (b.dtype !== dt) throw typeError(arg, `holds ${b.dtype} elements, the call is ${dt}`);
@@ -90,6 +92,13 @@ export function maxElements(dtype: DType): { max: number; why: string } {
     return { max: byMem, why: `${(mem / 2 ** 30).toFixed(1)} GiB of memory on this machine` };
   }
   return { max: MAX_TYPED, why: 'the largest typed array' };
+}
+
+/** Limits of the typed-array backends (native, js). */
+export function arrayLimits(dtype: DType): Limits {
+  const { max, why } = maxElements(dtype);
+  const mem = physical ?? Infinity;
+  return { bufferElements: max, heapBytes: mem, why };
 }
 
 /** A buffer that is a plain JS typed array (the js and native backends). */

@@ -9,7 +9,7 @@ import { existsSync, openSync, readSync, closeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { fromCoreError } from '../errors.js';
-import { ArrayHeap, loadPhysicalMemory } from './heap.js';
+import { ArrayHeap, arrayLimits, loadPhysicalMemory } from './heap.js';
 import { DTYPE_CODE, type Backend, type FloatArray } from './types.js';
 
 /** The addon's exports (crates/napi/src/lib.rs). */
@@ -78,7 +78,9 @@ function loadAddon(): Addon {
   }
   const missing = (['info', 'specs', 'call', 'testPanic'] as const).filter((k) => typeof mod[k] !== 'function');
   if (missing.length > 0) {
-    throw new Error(`native addon ${path} is stale: it lacks ${missing.join(', ')} (rebuild with \`npm run build:native\`)`);
+    throw new Error(
+      `native addon ${path} is stale: it lacks ${missing.join(', ')} (rebuild with \`npm run build:native\`)`,
+    );
   }
   addon = mod as Addon;
   return addon;
@@ -111,15 +113,17 @@ export async function loadNative(): Promise<Backend> {
       infoCache ??= a.info();
       return { name: 'native', simd: infoCache.simd, threads: infoCache.threads };
     },
+    limits: arrayLimits,
     specsJson: () => a.specs(),
-    createHeap: () => new ArrayHeap(backend, (op, dtype, args, views) => {
-      // The addon reads whole ArrayBuffers; args must be one too (callers allocate it so).
-      if (args.byteOffset !== 0 || args.byteLength !== args.buffer.byteLength) {
-        const whole = new Float64Array(args);
-        call(op, dtype, whole, views);
-        args.set(whole);
-      } else call(op, dtype, args, views);
-    }),
+    createHeap: () =>
+      new ArrayHeap(backend, (op, dtype, args, views) => {
+        // The addon reads whole ArrayBuffers; args must be one too (callers allocate it so).
+        if (args.byteOffset !== 0 || args.byteLength !== args.buffer.byteLength) {
+          const whole = new Float64Array(args);
+          call(op, dtype, whole, views);
+          args.set(whole);
+        } else call(op, dtype, args, views);
+      }),
   };
   return backend;
 }

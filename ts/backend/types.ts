@@ -58,9 +58,19 @@ export interface BackendInfo {
   threads: number;
 }
 
+/** How much one buffer and one heap may hold on a backend, with the reason for each limit. */
+export interface Limits {
+  /** Most elements of one buffer. */
+  bufferElements: number;
+  /** Most bytes of one heap (all buffers of one store together). */
+  heapBytes: number;
+  why: string;
+}
+
 export interface Backend {
   readonly name: BackendName;
   info(): BackendInfo;
+  limits(dtype: DType): Limits;
   /** The optimizer specs this backend's core registers, as JSON (the js backend: the generated ones). */
   specsJson(): string;
   /** A new heap. */

@@ -18,7 +18,16 @@
 import { BackendError, fromCoreError, rangeError } from '../errors.js';
 import type { DType } from '../spec.js';
 import { checkDType, checkLength, checkRun } from './heap.js';
-import { DTYPE_BYTES, DTYPE_CODE, type Backend, type BackendInfo, type Buffer, type FloatArray, type Heap } from './types.js';
+import {
+  DTYPE_BYTES,
+  DTYPE_CODE,
+  type Backend,
+  type BackendInfo,
+  type Buffer,
+  type FloatArray,
+  type Heap,
+  type Limits,
+} from './types.js';
 
 /** The module's exports (crates/wasm/src/lib.rs). */
 interface Exports {
@@ -37,6 +46,8 @@ interface Exports {
 
 /** Largest block: a Rust allocation on wasm32 holds at most `isize::MAX` bytes. */
 const MAX_BLOCK_BYTES = 2 ** 31 - 8;
+/** A wasm32 memory holds 4 GiB; a little goes to the stack and the allocator. */
+const MAX_HEAP_BYTES = 2 ** 32 - 2 ** 24;
 /** Instances whose memory grew beyond this are not pooled: their memory is returned to the system. */
 const POOL_MAX_BYTES = 64 * 2 ** 20;
 const POOL_SIZE = 4;
@@ -78,7 +89,8 @@ function importsFor(module: WebAssembly.Module, holder: { exports: Exports | nul
   const text = (ptr: number, len: number) =>
     holder.exports ? decoder.decode(new Uint8Array(holder.exports.memory.buffer, ptr, len)) : '';
   for (const imp of WebAssembly.Module.imports(module)) {
-    if (imp.kind !== 'function') throw new BackendError('wasm', `unexpected ${imp.kind} import ${imp.module}.${imp.name}`);
+    if (imp.kind !== 'function')
+      throw new BackendError('wasm', `unexpected ${imp.kind} import ${imp.module}.${imp.name}`);
     let f: (...a: number[]) => unknown;
     if (imp.name.includes('init_externref_table')) {
       // Our exports pass no JS values, so the externref table is never used.
@@ -218,7 +230,7 @@ export class WasmHeap implements Heap {
       const used = inst.exports.live_bytes();
       throw rangeError(
         arg,
-        `${n} ${dt} elements (${(n * size / 2 ** 20).toFixed(1)} MiB) do not fit in this store's WebAssembly ` +
+        `${n} ${dt} elements (${((n * size) / 2 ** 20).toFixed(1)} MiB) do not fit in this store's WebAssembly ` +
           `memory (at most 4 GiB per store; ${(used / 2 ** 20).toFixed(1)} MiB already in use)`,
       );
     }
@@ -248,7 +260,8 @@ export class WasmHeap implements Heap {
         const cap = Math.max(256, bytes * 2);
         inst.argsPtr = e.alloc(cap);
         inst.argsCap = inst.argsPtr === 0 ? 0 : cap;
-        if (inst.argsPtr === 0) throw rangeError('args', `${args.length} numbers do not fit in this store's WebAssembly memory`);
+        if (inst.argsPtr === 0)
+          throw rangeError('args', `${args.length} numbers do not fit in this store's WebAssembly memory`);
       }
       new Float64Array(e.memory.buffer, inst.argsPtr, args.length).set(args);
       const pl: number[] = [];
@@ -343,6 +356,14 @@ export class WasmBackend implements Backend {
 
   #any(): Instance {
     return this.#pool[0] ?? this.#pool[this.#pool.push(new Instance(this.module)) - 1];
+  }
+
+  limits(dtype: DType): Limits {
+    return {
+      bufferElements: Math.floor(MAX_BLOCK_BYTES / DTYPE_BYTES[dtype]),
+      heapBytes: MAX_HEAP_BYTES,
+      why: 'WebAssembly: 2 GiB per buffer, 4 GiB per store',
+    };
   }
 
   info(): BackendInfo {

@@ -59,7 +59,8 @@ export function loadCases(dir: string): Loaded[] {
       if (!Array.isArray(parsed.cases)) throw new Error('has no "cases" array');
       parsed.cases.forEach((c: unknown, i: number) => {
         const f = (c as { file?: unknown } | null)?.file;
-        if (typeof f !== 'string') out.push({ file: rel('index.json'), case: null, error: `index.json: cases[${i}] has no file` });
+        if (typeof f !== 'string')
+          out.push({ file: rel('index.json'), case: null, error: `index.json: cases[${i}] has no file` });
         else files.add(f);
       });
     } catch (e) {
@@ -93,7 +94,13 @@ export function runCase(l: Loaded, backend: Backend): CaseResult {
   }
   const run = RUNNERS.get(l.case.kind);
   if (!run) {
-    return { ...base, status: 'skip', maxAbsErr: null, maxRelErr: null, detail: `case kind ${JSON.stringify(l.case.kind)} is not supported` };
+    return {
+      ...base,
+      status: 'skip',
+      maxAbsErr: null,
+      maxRelErr: null,
+      detail: `case kind ${JSON.stringify(l.case.kind)} is not supported`,
+    };
   }
   try {
     return { ...base, ...run(l.case, backend) };
@@ -121,7 +128,13 @@ export class Meter {
     this.firstBad ??= where;
   }
 
-  compare(got: ArrayLike<number> | undefined, want: ArrayLike<number>, where: string, rtol = this.rtol, atol = this.atol): void {
+  compare(
+    got: ArrayLike<number> | undefined,
+    want: ArrayLike<number>,
+    where: string,
+    rtol = this.rtol,
+    atol = this.atol,
+  ): void {
     if (got === undefined) return this.fail(`${where}: missing`);
     if (got.length !== want.length) return this.fail(`${where}: length ${got.length} vs ${want.length}`);
     for (let i = 0; i < want.length; i++) {

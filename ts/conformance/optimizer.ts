@@ -46,7 +46,15 @@ export interface ConformanceHooks {
 }
 
 /** Implementation details of the reference libraries, not part of the algorithm. */
-const IGNORED = new Set(['foreach', 'capturable', 'differentiable', 'fused', 'state_dtype', 'mu_dtype', 'accumulator_dtype']);
+const IGNORED = new Set([
+  'foreach',
+  'capturable',
+  'differentiable',
+  'fused',
+  'state_dtype',
+  'mu_dtype',
+  'accumulator_dtype',
+]);
 
 export function referenceOf(c: { reference?: string; optimizer?: string }): 'torch' | 'optax' {
   return (c.reference ?? '').startsWith('optax') || (c.optimizer ?? '').startsWith('optax.') ? 'optax' : 'torch';
@@ -88,7 +96,12 @@ export interface Mapped {
  * per-tensor overrides. A key the spec does not know fails the case, so nothing is silently
  * ignored.
  */
-export function mapHyperparameters(spec: SpecData, hp: Record<string, unknown>, ref: 'torch' | 'optax', tensors: number): Mapped {
+export function mapHyperparameters(
+  spec: SpecData,
+  hp: Record<string, unknown>,
+  ref: 'torch' | 'optax',
+  tensors: number,
+): Mapped {
   const options: Record<string, unknown> = {};
   const perTensor: Record<string, unknown>[] = Array.from({ length: tensors }, () => ({}));
   for (const [key, value] of Object.entries(hp)) {
@@ -123,7 +136,10 @@ export function mapHyperparameters(spec: SpecData, hp: Record<string, unknown>, 
 /** Builders for specs whose construction is not `new Class(store, options)` (wrappers). */
 const BUILDERS = new Map<string, (store: ParamStore, c: OptimizerCase, mapped: Mapped) => AnyOptimizer>();
 
-export function registerCaseBuilder(spec: string, build: (store: ParamStore, c: OptimizerCase, mapped: Mapped) => AnyOptimizer): void {
+export function registerCaseBuilder(
+  spec: string,
+  build: (store: ParamStore, c: OptimizerCase, mapped: Mapped) => AnyOptimizer,
+): void {
   BUILDERS.set(spec, build);
 }
 
@@ -226,7 +242,8 @@ export const runOptimizerCase: Runner = (c: Case, backend: Backend) => {
   const oc = c as OptimizerCase;
   const ref = referenceOf(oc);
   const spec = specFor(oc.optimizer, ref);
-  if (!spec) return { status: 'skip', maxAbsErr: null, maxRelErr: null, detail: `optimizer ${oc.optimizer} is not implemented` };
+  if (!spec)
+    return { status: 'skip', maxAbsErr: null, maxRelErr: null, detail: `optimizer ${oc.optimizer} is not implemented` };
   const meter = meterFor(oc.dtype);
   const paramTol = oc.tolerance?.params;
   const stateTol = oc.tolerance?.final_state ?? { rtol: meter.rtol, atol: meter.atol };
@@ -250,7 +267,9 @@ export const runOptimizerCase: Runner = (c: Case, backend: Backend) => {
       } else if (clip?.kind === 'value') clipGradValue(store, clip.clip_value);
       else if (clip) throw new Error(`clip kind ${JSON.stringify((clip as { kind: unknown }).kind)} is not supported`);
       if (s.clipped_grads) {
-        names.forEach((n, i) => meter.compare(store.tensor(n).grad, (s.clipped_grads as number[][])[i], `steps[${t}].clipped_grads[${i}]`));
+        names.forEach((n, i) =>
+          meter.compare(store.tensor(n).grad, (s.clipped_grads as number[][])[i], `steps[${t}].clipped_grads[${i}]`),
+        );
       }
       if (ref === 'torch') for (const g of opt.paramGroups) (g as unknown as { lr: number }).lr = s.lr;
       opt.step();
@@ -259,7 +278,10 @@ export const runOptimizerCase: Runner = (c: Case, backend: Backend) => {
       );
       const extra = hooks.conformanceStep?.() ?? {};
       for (const [key, want] of Object.entries(s)) {
-        if (['step', 'lr', 'loss', 'grads', 'params', 'total_norm', 'clipped_grads', 'synced', 'lr_weight'].includes(key)) continue;
+        if (
+          ['step', 'lr', 'loss', 'grads', 'params', 'total_norm', 'clipped_grads', 'synced', 'lr_weight'].includes(key)
+        )
+          continue;
         const got = extra[key];
         if (!got) {
           meter.fail(`steps[${t}].${key}: downhill records no such value`);
@@ -272,7 +294,8 @@ export const runOptimizerCase: Runner = (c: Case, backend: Backend) => {
     oc.final_state.forEach((want, i) =>
       compareState(meter, want, state.perTensor[i] ?? {}, `final_state[${i}]`, stateTol.rtol, stateTol.atol),
     );
-    if (oc.final_state_shared) compareState(meter, oc.final_state_shared, state.shared, 'final_state_shared', stateTol.rtol, stateTol.atol);
+    if (oc.final_state_shared)
+      compareState(meter, oc.final_state_shared, state.shared, 'final_state_shared', stateTol.rtol, stateTol.atol);
     opt.dispose();
   } finally {
     store.dispose();

@@ -45,7 +45,13 @@ export function adamPlan(t: Tensor, r: Round, decoupled: boolean): AdamPlan {
   };
 }
 
-export function adamApply(pl: AdamPlan, p: Float32Array | Float64Array, g: Float32Array | Float64Array, s: readonly (Float32Array | Float64Array)[], r: Round): void {
+export function adamApply(
+  pl: AdamPlan,
+  p: Float32Array | Float64Array,
+  g: Float32Array | Float64Array,
+  s: readonly (Float32Array | Float64Array)[],
+  r: Round,
+): void {
   const { sign, wd, decay, b1, omb1, b2, omb2, invBc2Sqrt, eps, negStep, l2, decoupled, ams } = pl;
   const [m, v, vmax] = s;
   for (let i = 0; i < p.length; i++) {

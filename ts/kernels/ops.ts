@@ -116,7 +116,10 @@ function vector(op: number, dtype: DType, args: Float64Array, v: FloatArray[]): 
   const [used, nIn, nOut] = shape;
   const { segs, at } = segments(args, used, [v[0].length, v[1].length, v[2].length]);
   if (args.length !== at + nIn + nOut) {
-    throw typeError('args', `length ${args.length} must be ${at + nIn + nOut} (segments, ${nIn} scalars, ${nOut} outputs)`);
+    throw typeError(
+      'args',
+      `length ${args.length} must be ${at + nIn + nOut} (segments, ${nIn} scalars, ${nOut} outputs)`,
+    );
   }
   for (let j = 0; j < nIn; j++) {
     if (Number.isNaN(args[at + j]) && op !== OP.FILL) throw rangeError(`args[${at + j}]`, 'must not be NaN');
@@ -129,7 +132,8 @@ function vector(op: number, dtype: DType, args: Float64Array, v: FloatArray[]): 
     case OP.DOT: {
       let total = 0;
       for (const s of segs) {
-        total = total + blockedSum(s.len, 1, (lo, hi) => [laneSum2(a, s.a + lo, b, s.b + lo, hi - lo, (p, q) => p * q)])[0];
+        total =
+          total + blockedSum(s.len, 1, (lo, hi) => [laneSum2(a, s.a + lo, b, s.b + lo, hi - lo, (p, q) => p * q)])[0];
       }
       args[out] = total;
       return;

@@ -7,16 +7,7 @@
 import { rangeError, typeError } from '../errors.js';
 import type { FloatArray } from '../backend/types.js';
 import { HEADER, TENSOR_STRIDE } from '../generated/specs.js';
-import {
-  checkRules,
-  checkWire,
-  hasSlot,
-  initValue,
-  slotLength,
-  specById,
-  type DType,
-  type SpecData,
-} from '../spec.js';
+import { checkRules, checkWire, hasSlot, initValue, slotLength, specById, type DType, type SpecData } from '../spec.js';
 import { kernelFor, ROUND, type Tensor } from './registry.js';
 
 function whole(v: number, arg: () => string): number {
@@ -129,7 +120,14 @@ const EMPTY32 = new Float32Array(0);
 const EMPTY64 = new Float64Array(0);
 
 /** Runs a checked table (`run_elementwise` / `run_tensorwise`). */
-export function runTable(t: Table, dtype: DType, p: FloatArray, g: FloatArray, state: FloatArray, scratch: FloatArray): void {
+export function runTable(
+  t: Table,
+  dtype: DType,
+  p: FloatArray,
+  g: FloatArray,
+  state: FloatArray,
+  scratch: FloatArray,
+): void {
   const { spec } = t;
   const kernel = kernelFor(spec.name);
   if (!kernel) {
@@ -156,7 +154,9 @@ export function runTable(t: Table, dtype: DType, p: FloatArray, g: FloatArray, s
     const pv = p.subarray(row.offset, row.offset + row.shape.numel);
     const gv = g.subarray(row.offset, row.offset + row.shape.numel);
     if (kernel.kind === 'elementwise') {
-      const scalarIdx = spec.state.map((s, k) => (s.len === 'scalar' && views[k].length === 1 ? k : -1)).filter((k) => k >= 0);
+      const scalarIdx = spec.state
+        .map((s, k) => (s.len === 'scalar' && views[k].length === 1 ? k : -1))
+        .filter((k) => k >= 0);
       const scalars = scalarIdx.map((k) => views[k][0]);
       const plan = kernel.plan(row, scalars, r);
       scalarIdx.forEach((k, j) => (views[k][0] = scalars[j]));

@@ -35,7 +35,11 @@ export type { AdamOptions };
  */
 export class Adam extends Optimizer<AdamOptions> {
   constructor(params: ParamStore, options?: Partial<Scheduled<AdamOptions>>);
-  constructor(params: ParamStore, groups: readonly GroupSpec<AdamOptions>[], defaults?: Partial<Scheduled<AdamOptions>>);
+  constructor(
+    params: ParamStore,
+    groups: readonly GroupSpec<AdamOptions>[],
+    defaults?: Partial<Scheduled<AdamOptions>>,
+  );
   constructor(
     params: ParamStore,
     groupsOrOptions?: readonly GroupSpec<AdamOptions>[] | Partial<Scheduled<AdamOptions>>,

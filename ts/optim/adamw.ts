@@ -27,7 +27,11 @@ export type { AdamWOptions };
  */
 export class AdamW extends Optimizer<AdamWOptions> {
   constructor(params: ParamStore, options?: Partial<Scheduled<AdamWOptions>>);
-  constructor(params: ParamStore, groups: readonly GroupSpec<AdamWOptions>[], defaults?: Partial<Scheduled<AdamWOptions>>);
+  constructor(
+    params: ParamStore,
+    groups: readonly GroupSpec<AdamWOptions>[],
+    defaults?: Partial<Scheduled<AdamWOptions>>,
+  );
   constructor(
     params: ParamStore,
     groupsOrOptions?: readonly GroupSpec<AdamWOptions>[] | Partial<Scheduled<AdamWOptions>>,

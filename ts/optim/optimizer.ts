@@ -108,7 +108,9 @@ export abstract class Optimizer<O extends object> {
     if (options !== undefined && (!asGroups || options === null || typeof options !== 'object')) {
       throw typeError(
         'defaults',
-        asGroups ? `must be an object of options, got ${describeType(options)}` : 'is only taken after an array of param groups',
+        asGroups
+          ? `must be an object of options, got ${describeType(options)}`
+          : 'is only taken after an array of param groups',
       );
     }
     const given = (asGroups ? options : groupsOrOptions) ?? {};
@@ -171,15 +173,9 @@ export abstract class Optimizer<O extends object> {
    */
   addParamGroup(group: GroupSpec<O>): void {
     this.#assertLive();
-    const before = this.#entries.length;
-    const rows = this.#wireRows();
-    try {
-      this.#addGroup(group, `groups[${this.#groups.length}].`);
-    } catch (e) {
-      this.#entries.length = before;
-      throw e;
-    }
-    this.#relayout(rows, true);
+    this.#addGroup(group, `groups[${this.#groups.length}].`);
+    // Existing state moves to the new layout now; without state yet, the first step lays it out.
+    if (this.#state !== null) this.#relayout(this.#wireRows(), true);
   }
 
   /** Freezes tensors: they keep their state and take no steps until `unfreeze`. */
@@ -310,13 +306,18 @@ export abstract class Optimizer<O extends object> {
     let stepCalls = this.#stepCalls;
     let frozen: number[] = [];
     if (meta !== undefined) {
-      if (!meta || typeof meta !== 'object') throw typeError('stateDict.downhill', `must be an object, got ${describeType(meta)}`);
+      if (!meta || typeof meta !== 'object')
+        throw typeError('stateDict.downhill', `must be an object, got ${describeType(meta)}`);
       if (meta.optimizer !== spec.name) {
-        throw rangeError('stateDict.downhill.optimizer', `is ${JSON.stringify(meta.optimizer)}, this optimizer is ${spec.name}`);
+        throw rangeError(
+          'stateDict.downhill.optimizer',
+          `is ${JSON.stringify(meta.optimizer)}, this optimizer is ${spec.name}`,
+        );
       }
       stepCalls = checkCount(meta.stepCalls, 'stateDict.downhill.stepCalls');
       if (meta.frozen !== undefined) {
-        if (!Array.isArray(meta.frozen)) throw typeError('stateDict.downhill.frozen', 'must be an array of param indices');
+        if (!Array.isArray(meta.frozen))
+          throw typeError('stateDict.downhill.frozen', 'must be an array of param indices');
         frozen = meta.frozen.map((i, j) => {
           if (!Number.isInteger(i) || i < 0 || i >= this.#entries.length) {
             throw rangeError(`stateDict.downhill.frozen[${j}]`, `no parameter with index ${String(i)}`);
@@ -368,7 +369,10 @@ export abstract class Optimizer<O extends object> {
           return;
         }
         if (!present) {
-          throw rangeError(`${arg}.${s.key}`, `is given, but ${spec.name} with these options keeps no ${s.key} for this tensor`);
+          throw rangeError(
+            `${arg}.${s.key}`,
+            `is given, but ${spec.name} with these options keeps no ${s.key} for this tensor`,
+          );
         }
         const n = layout.len[row][k];
         const values = s.len === 'scalar' && typeof v === 'number' ? [v] : checkStateArray(v, n, `${arg}.${s.key}`);
@@ -377,7 +381,10 @@ export abstract class Optimizer<O extends object> {
           const at = s.len === 'scalar' ? `${arg}.${s.key}` : `${arg}.${s.key}[${j}]`;
           if (typeof x !== 'number') throw typeError(at, `must be a number, got ${describeType(x)}`);
           if (!allowNonFinite && !Number.isFinite(x)) {
-            throw rangeError(at, `must be finite, got ${String(x)} (pass { allowNonFinite: true } to load a diverged state)`);
+            throw rangeError(
+              at,
+              `must be finite, got ${String(x)} (pass { allowNonFinite: true } to load a diverged state)`,
+            );
           }
           if (s.nonneg && x < 0) throw rangeError(at, `must be >= 0 (it is a ${s.key}), got ${String(x)}`);
         }
@@ -439,7 +446,10 @@ export abstract class Optimizer<O extends object> {
       if (allowParams && k === 'params') continue;
       if (this.#spec.hparams.some((h) => h.name === k)) continue;
       const s = suggest(this.#spec, k);
-      const hint = s.length > 0 ? `; did you mean ${s.join(', ')}?` : `; ${this.#spec.name} options are ${this.#spec.hparams.map((h) => h.name).join(', ')}`;
+      const hint =
+        s.length > 0
+          ? `; did you mean ${s.join(', ')}?`
+          : `; ${this.#spec.name} options are ${this.#spec.hparams.map((h) => h.name).join(', ')}`;
       throw typeError(`${prefix}${k}`, `is not an option of ${this.#spec.name}${hint}`);
     }
   }
@@ -448,7 +458,8 @@ export abstract class Optimizer<O extends object> {
     if (!g || typeof g !== 'object' || Array.isArray(g)) {
       throw typeError(arg.slice(0, -1), `must be an object with params, got ${describeType(g)}`);
     }
-    if (!Array.isArray(g.params)) throw typeError(`${arg}params`, `must be an array of tensor names, got ${describeType(g.params)}`);
+    if (!Array.isArray(g.params))
+      throw typeError(`${arg}params`, `must be an array of tensor names, got ${describeType(g.params)}`);
     this.#checkKeys(g, arg, true);
     const gi = this.#groups.length;
     const seen = new Set<string>();
@@ -544,7 +555,8 @@ export abstract class Optimizer<O extends object> {
       else {
         const base = key.slice(0, dot);
         const arr = g[base];
-        if (arr !== undefined && !Array.isArray(arr)) throw typeError(`${arg}${base}`, `must be an array, got ${describeType(arr)}`);
+        if (arr !== undefined && !Array.isArray(arr))
+          throw typeError(`${arg}${base}`, `must be an array, got ${describeType(arr)}`);
         v = arr?.[Number(key.slice(dot + 1))];
       }
       used.add(dot < 0 ? key : key.slice(0, dot));
@@ -562,9 +574,14 @@ export abstract class Optimizer<O extends object> {
 
   #computeLayout(rows: Float64Array[]): { layout: Layout; key: string } {
     const spec = this.#spec;
-    const rowsInOrder = this.#order.map((pos) => ({ shape: this.#entries[pos].shape, hp: rows[this.#entries[pos].group] }));
+    const rowsInOrder = this.#order.map((pos) => ({
+      shape: this.#entries[pos].shape,
+      hp: rows[this.#entries[pos].group],
+    }));
     const layout = stateLayout(spec, rowsInOrder);
-    const key = rowsInOrder.map((r) => spec.state.map((s) => (hasSlot(spec, s, r.hp, r.shape) ? 1 : 0)).join('')).join('|');
+    const key = rowsInOrder
+      .map((r) => spec.state.map((s) => (hasSlot(spec, s, r.hp, r.shape) ? 1 : 0)).join(''))
+      .join('|');
     return { layout, key };
   }
 
@@ -679,7 +696,12 @@ export function optimizerNames(): string[] {
 }
 
 /** `new <name>(params, options)` by class name, case-insensitive (`'adamw'`, `'SGD'`). */
-export function createOptimizer(name: string, params: ParamStore, options: Record<string, unknown> = {}, arg = 'type'): AnyOptimizer {
+export function createOptimizer(
+  name: string,
+  params: ParamStore,
+  options: Record<string, unknown> = {},
+  arg = 'type',
+): AnyOptimizer {
   if (typeof name !== 'string') throw typeError(arg, `must be an optimizer name, got ${describeType(name)}`);
   const cls = CLASSES.get(name.toLowerCase());
   if (!cls) throw rangeError(arg, `unknown optimizer ${JSON.stringify(name)}; one of ${optimizerNames().join(', ')}`);
