@@ -34,6 +34,9 @@ import {
 } from '../schedule/schedulers.js';
 import type { SchedulableGroup, SchedulableOptimizer } from '../schedule/optimizer.js';
 import type { LrLambda } from '../schedule/rules.js';
+import { camelCase } from '../schedule/check.js';
+
+export { camelCase };
 
 export const SCHEDULER_RTOL = 1e-12;
 export const SCHEDULER_ATOL = 1e-15;
@@ -63,11 +66,6 @@ export interface SchedulerCaseOptions {
 
 /** Something the runner cannot replay, as opposed to a wrong value. */
 class Unsupported extends Error {}
-
-/** PyTorch keyword → downhill option (`T_max` → `tMax`, `step_size_up` → `stepSizeUp`). */
-export function camelCase(key: string): string {
-  return key.replace(/^[A-Z]/, (c) => c.toLowerCase()).replace(/_([a-zA-Z0-9])/g, (_, c: string) => c.toUpperCase());
-}
 
 /** PyTorch arguments as downhill options: camelCase keys, `None` left out (it means the default). */
 function options(args: Record<string, unknown>, drop: readonly string[]): Record<string, unknown> {

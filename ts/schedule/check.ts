@@ -88,3 +88,8 @@ export function typeName(v: unknown): string {
   if (Array.isArray(v)) return 'array';
   return typeof v;
 }
+
+/** A PyTorch keyword as a downhill option name: `T_max` → `tMax`, `step_size_up` → `stepSizeUp`. */
+export function camelCase(key: string): string {
+  return key.replace(/^[A-Z]/, (c) => c.toLowerCase()).replace(/_([a-zA-Z0-9])/g, (_, c: string) => c.toUpperCase());
+}

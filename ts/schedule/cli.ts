@@ -11,6 +11,7 @@
  * flags (`--key` alone is `true`).
  */
 import { writeFile } from 'node:fs/promises';
+import { camelCase } from './check.js';
 import {
   buildEntry,
   CATALOG,
@@ -50,10 +51,7 @@ class UsageError extends Error {}
 
 /** `--step-size`, `--step_size`, `--T_max` → `stepSize`, `tMax`. */
 function optionName(flag: string): string {
-  return flag
-    .replace(/-/g, '_')
-    .replace(/^[A-Z]/, (c) => c.toLowerCase())
-    .replace(/_([a-zA-Z0-9])/g, (_, c: string) => c.toUpperCase());
+  return camelCase(flag.replace(/-/g, '_'));
 }
 
 function parseValue(flag: string, v: string | true, type: OptionType): unknown {
