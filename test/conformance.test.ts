@@ -17,6 +17,7 @@ const FOLDERS = [
   join(SHARED, 'conformance-next'),
   join(ROOT, 'test', 'fixtures', 'reference', 'torch'),
   join(ROOT, 'test', 'fixtures', 'reference', 'next'),
+  join(ROOT, 'test', 'fixtures', 'schedulers'),
 ];
 
 describe.each(FOLDERS.map((f) => [f.replace(`${ROOT}/`, '').replace(`${SHARED}/`, 'shared/'), f] as const))(

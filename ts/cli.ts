@@ -18,6 +18,7 @@ import {
 } from './benchmark.js';
 import { loadCases, runCase, type CaseResult, type Loaded } from './conformance/all.js';
 import './index.js';
+import { scheduleCommand, SCHEDULE_USAGE } from './schedule/cli.js';
 import { VERSION } from './version.js';
 
 const USAGE = `downhill ${VERSION}: gradient-descent optimizers on a Rust core (native addon, WASM, pure TS)
@@ -26,6 +27,9 @@ usage:
   downhill info [--json]                      version, backends available and active, SIMD, threads
   downhill conformance DIR... [--backend native|wasm|js|all] [--json]
                                               run reference cases (*.json) found in each DIR
+  downhill schedule NAME --steps N [--json | --svg FILE] [--OPTION VALUE ...]
+                                              print or plot a learning-rate schedule
+                                              (\`downhill schedule --help\` lists them)
   downhill bench [--json] [--kernels adam,sgd_momentum,empty_step,grad_copy_in]
                  [--backends native,wasm,js,naive-js] [--sizes 1e3,1e6]
                                               ns per parameter of one optimizer step
@@ -34,8 +38,9 @@ DOWNHILL_BACKEND=native|wasm|js forces the backend for everything but --backend.
 
 class UsageError extends Error {}
 
-/** Flags each command takes; `true` marks a boolean flag. */
-const FLAGS: Record<string, Record<string, boolean>> = {
+/** Flags each command takes; `true` marks a boolean flag; `null`: the command checks its own. */
+const FLAGS: Record<string, Record<string, boolean> | null> = {
+  schedule: null,
   info: { json: true },
   conformance: { json: true, backend: false },
   bench: { json: true, kernels: false, backends: false, sizes: false },
@@ -50,7 +55,7 @@ function parseArgs(argv: string[]): {
   const positional: string[] = [];
   const flags = new Map<string, string | true>();
   const command = argv.find((a) => !a.startsWith('--'));
-  const known = FLAGS[command ?? 'help'] ?? {};
+  const known = FLAGS[command ?? 'help'];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--help') {
@@ -63,7 +68,15 @@ function parseArgs(argv: string[]): {
     }
     const eq = a.indexOf('=');
     const k = a.slice(2, eq < 0 ? undefined : eq);
-    if (!(k in known)) throw new UsageError(`unknown flag --${k}${command ? ` for ${command}` : ''}`);
+    if (known === null) {
+      // The command validates its own flags: `--key value`, `--key=value` or a lone `--key`.
+      if (eq >= 0) flags.set(k, a.slice(eq + 1));
+      else if (argv[i + 1] !== undefined && !argv[i + 1].startsWith('--')) flags.set(k, argv[++i]);
+      else flags.set(k, true);
+      continue;
+    }
+    if (known === undefined || !(k in known))
+      throw new UsageError(`unknown flag --${k}${command ? ` for ${command}` : ''}`);
     if (known[k]) {
       if (eq >= 0) throw new UsageError(`--${k} takes no value`);
       flags.set(k, true);
@@ -193,6 +206,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const { command, positional, flags } = parseArgs(argv);
     const json = flags.has('json');
+    if (command === 'schedule') return await scheduleCommand(positional, flags, out, err);
     if (flags.has('help') || command === 'help') {
       out(USAGE);
       return 0;

@@ -8,7 +8,6 @@ export {
   type GroupSpec,
   type LoadOptions,
   type ParamGroup,
-  type Schedule,
   type Scheduled,
   type StateDict,
 } from './optim/optimizer.js';
@@ -34,3 +33,6 @@ export { loadWasmFrom, WasmBackend } from './backend/wasm.js';
 export { fromJSON, toJSON } from './state.js';
 export { SPECS } from './generated/specs.js';
 export type { SpecData } from './spec.js';
+export * from './schedule/index.js';
+export { onWarning } from './warnings.js';
+export { lineChart } from './plot/svg.js';

@@ -34,7 +34,7 @@ export type Scheduled<O> = { [K in keyof O]: O[K] extends number ? number | Sche
 export type GroupSpec<O> = { params: readonly string[] } & Partial<Scheduled<O>>;
 
 /** A live param group; its options may be changed between steps (schedulers set `lr`). */
-export type ParamGroup<O> = Scheduled<O> & { readonly params: readonly string[] };
+export type ParamGroup<O> = Scheduled<O> & { readonly params: readonly string[]; initialLr?: number };
 
 /** PyTorch's `optimizer.state_dict()` layout: positional param indices, PyTorch key names. */
 export interface StateDict {
@@ -262,10 +262,14 @@ export abstract class Optimizer<O extends object> {
       state[pos] = entry;
     });
     let next = 0;
-    const param_groups = this.#groups.map((g, gi) => ({
-      ...this.#toTorch(rows[gi]),
-      params: g.params.map(() => next++),
-    }));
+    const param_groups = this.#groups.map((g, gi) => {
+      const initial = (g as { initialLr?: number }).initialLr;
+      return {
+        ...this.#toTorch(rows[gi]),
+        ...(typeof initial === 'number' ? { initial_lr: initial } : {}),
+        params: g.params.map(() => next++),
+      };
+    });
     const frozen = [...this.#frozen].flatMap((f, i) => (f ? [i] : []));
     const dict: StateDict = {
       state,
@@ -395,6 +399,8 @@ export abstract class Optimizer<O extends object> {
     options.forEach((o, gi) => {
       const g = this.#groups[gi] as Record<string, unknown>;
       for (const h of spec.hparams) if (typeof g[h.name] !== 'function') g[h.name] = o[h.name];
+      const initial = (param_groups[gi] as Record<string, unknown>).initial_lr;
+      if (typeof initial === 'number') g.initialLr = initial;
     });
     this.#steps = steps;
     this.#stepCalls = stepCalls;
@@ -478,6 +484,8 @@ export abstract class Optimizer<O extends object> {
     this.#wireRow(merged, arg);
     // Membership is fixed (the table is computed from it); options stay writable, keys fixed.
     Object.defineProperty(merged, 'params', { value: Object.freeze([...names]), enumerable: true, writable: false });
+    // PyTorch's `initial_lr`: set by the first scheduler on this optimizer (not an option).
+    Object.defineProperty(merged, 'initialLr', { value: undefined, enumerable: false, writable: true });
     const group = Object.seal(merged) as ParamGroup<O>;
     for (const name of names) {
       const t = this.params.tensor(name);
