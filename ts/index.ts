@@ -36,3 +36,16 @@ export type { SpecData } from './spec.js';
 export * from './schedule/index.js';
 export { onWarning } from './warnings.js';
 export { lineChart } from './plot/svg.js';
+export {
+  accumulate,
+  chain,
+  Chain,
+  clipByGlobalNorm,
+  clipByValue,
+  ema,
+  skipNonFinite,
+  swa,
+  type Averaging,
+  type Transform,
+  type TransformContext,
+} from './transform.js';
