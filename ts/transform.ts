@@ -437,7 +437,7 @@ export class Chain {
           Object.fromEntries(
             Object.entries(e).map(([k, v]) => [
               k,
-              ArrayBuffer.isView(v) ? encodeTensor(v as Float32Array | Float64Array) : v,
+              ArrayBuffer.isView(v) ? encodeTensor(v as unknown as Float32Array | Float64Array) : v,
             ]),
           ),
         ),
