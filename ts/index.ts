@@ -49,3 +49,4 @@ export {
   type Transform,
   type TransformContext,
 } from './transform.js';
+export { groupsBy, weightDecayGroups, NO_DECAY, type TensorTest } from './optim/groups.js';
