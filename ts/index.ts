@@ -16,6 +16,7 @@ export { SGD, type SGDOptions } from './optim/sgd.js';
 export { Adam, type AdamOptions } from './optim/adam.js';
 export { AdamW, type AdamWOptions } from './optim/adamw.js';
 export { Adagrad, type AdagradOptions } from './optim/adagrad.js';
+export { RMSprop, type RMSpropOptions } from './optim/rmsprop.js';
 export { minimize, type MinimizeOptions, type MinimizeResult, type OptimizerChoice } from './minimize.js';
 export {
   getBackend,

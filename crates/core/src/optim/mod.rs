@@ -25,4 +25,5 @@ registry! {
     adam::Adam => elementwise,
     adamw::AdamW => elementwise,
     adagrad::Adagrad => elementwise,
+    rmsprop::RMSprop => elementwise,
 }
