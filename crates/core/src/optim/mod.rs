@@ -26,4 +26,5 @@ registry! {
     adamw::AdamW => elementwise,
     adagrad::Adagrad => elementwise,
     rmsprop::RMSprop => elementwise,
+    adadelta::Adadelta => elementwise,
 }
