@@ -18,6 +18,7 @@ export { AdamW, type AdamWOptions } from './optim/adamw.js';
 export { Adagrad, type AdagradOptions } from './optim/adagrad.js';
 export { RMSprop, type RMSpropOptions } from './optim/rmsprop.js';
 export { Adadelta, type AdadeltaOptions } from './optim/adadelta.js';
+export { Adamax, type AdamaxOptions } from './optim/adamax.js';
 export { minimize, type MinimizeOptions, type MinimizeResult, type OptimizerChoice } from './minimize.js';
 export {
   getBackend,

@@ -27,4 +27,5 @@ registry! {
     adagrad::Adagrad => elementwise,
     rmsprop::RMSprop => elementwise,
     adadelta::Adadelta => elementwise,
+    adamax::Adamax => elementwise,
 }
