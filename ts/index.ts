@@ -19,6 +19,7 @@ export { Adagrad, type AdagradOptions } from './optim/adagrad.js';
 export { RMSprop, type RMSpropOptions } from './optim/rmsprop.js';
 export { Adadelta, type AdadeltaOptions } from './optim/adadelta.js';
 export { Adamax, type AdamaxOptions } from './optim/adamax.js';
+export { NAdam, type NAdamOptions } from './optim/nadam.js';
 export { minimize, type MinimizeOptions, type MinimizeResult, type OptimizerChoice } from './minimize.js';
 export {
   getBackend,

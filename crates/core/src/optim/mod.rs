@@ -28,4 +28,5 @@ registry! {
     rmsprop::RMSprop => elementwise,
     adadelta::Adadelta => elementwise,
     adamax::Adamax => elementwise,
+    nadam::NAdam => elementwise,
 }
