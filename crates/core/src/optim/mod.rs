@@ -29,4 +29,5 @@ registry! {
     adadelta::Adadelta => elementwise,
     adamax::Adamax => elementwise,
     nadam::NAdam => elementwise,
+    radam::RAdam => elementwise,
 }
