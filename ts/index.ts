@@ -16,6 +16,7 @@ export { SGD, type SGDOptions } from './optim/sgd.js';
 export { Adam, type AdamOptions } from './optim/adam.js';
 export { AdamW, type AdamWOptions } from './optim/adamw.js';
 export { Adafactor, type AdafactorOptions } from './optim/adafactor.js';
+export { Muon, type MuonOptions } from './optim/muon.js';
 export { minimize, type MinimizeOptions, type MinimizeResult, type OptimizerChoice } from './minimize.js';
 export {
   getBackend,

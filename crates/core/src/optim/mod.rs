@@ -25,4 +25,5 @@ registry! {
     adam::Adam => elementwise,
     adamw::AdamW => elementwise,
     adafactor::Adafactor => tensorwise,
+    muon::Muon => tensorwise,
 }
