@@ -17,6 +17,7 @@ export { Adam, type AdamOptions } from './optim/adam.js';
 export { AdamW, type AdamWOptions } from './optim/adamw.js';
 export { Adafactor, type AdafactorOptions } from './optim/adafactor.js';
 export { Muon, type MuonOptions } from './optim/muon.js';
+export { OptaxMuon, type OptaxMuonOptions } from './optim/optax_muon.js';
 export { minimize, type MinimizeOptions, type MinimizeResult, type OptimizerChoice } from './minimize.js';
 export {
   getBackend,

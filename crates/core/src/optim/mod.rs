@@ -26,4 +26,5 @@ registry! {
     adamw::AdamW => elementwise,
     adafactor::Adafactor => tensorwise,
     muon::Muon => tensorwise,
+    optax_muon::OptaxMuon => tensorwise,
 }
