@@ -40,6 +40,46 @@ export function checkMatrix(name: string, t: Tensor): void {
   }
 }
 
+const next32 = new Float32Array(1);
+const nextWord = new Uint32Array(next32.buffer);
+
+/** The f32 next to `f`, upward or downward (`next_f32`). */
+function nextF32(f: number, up: boolean): number {
+  if (f === 0) return up ? 1.401298464324817e-45 : -1.401298464324817e-45;
+  next32[0] = f;
+  nextWord[0] = f > 0 === up ? nextWord[0] + 1 : nextWord[0] - 1;
+  return next32[0];
+}
+
+/** `a·b + c` rounded once to f32 (the core's `fma32`: f64 sum, ties decided by its error). */
+export function fma32(a: number, b: number, c: number): number {
+  const p = a * b;
+  const s = p + c;
+  const fl = f(s);
+  if (fl === s || !Number.isFinite(fl)) return fl;
+  const bb = s - p;
+  const err = p - (s - bb) + (c - bb);
+  if (err === 0) return fl;
+  const g = nextF32(fl, s > fl);
+  if (s - fl === g - s) return err > 0 ? Math.max(fl, g) : Math.min(fl, g);
+  return fl;
+}
+
+/** Dot product of bfloat16 values in f32, in `vdpbf16ps` order (`dot_bf16`). */
+function dotBf16(x: FloatArray, xo: number, xs: number, y: FloatArray, yo: number, ys: number, n: number): number {
+  let acc = 0;
+  let k = 0;
+  for (; k + 1 < n; k += 2) {
+    acc = f(acc + f(x[xo + (k + 1) * xs] * y[yo + (k + 1) * ys]));
+    acc = f(acc + f(x[xo + k * xs] * y[yo + k * ys]));
+  }
+  if (k < n) {
+    acc = f(acc + 0);
+    acc = f(acc + f(x[xo + k * xs] * y[yo + k * ys]));
+  }
+  return acc;
+}
+
 /** Newton–Schulz in bfloat16 (see the core); returns whether the result is in `y`. */
 function newtonSchulzBf16(
   coef: [number, number, number],
@@ -57,24 +97,18 @@ function newtonSchulzBf16(
     const src = flipped ? y : x;
     const dst = flipped ? x : y;
     for (let i = 0; i < r; i++) {
-      for (let j = 0; j < r; j++) {
-        let acc = 0;
-        for (let k = 0; k < c; k++) acc = f(acc + f(src[i * c + k] * src[j * c + k]));
-        a[i * r + j] = bf16(acc);
-      }
+      for (let j = 0; j < r; j++) a[i * r + j] = bf16(dotBf16(src, i * c, 1, src, j * c, 1, c));
     }
     for (let i = 0; i < r; i++) {
       for (let j = 0; j < r; j++) {
-        let acc = 0;
-        for (let k = 0; k < r; k++) acc = f(acc + f(a[i * r + k] * a[k * r + j]));
-        b[i * r + j] = bf16(f(f(cb * a[i * r + j]) + f(cc * acc)));
+        const dot = dotBf16(a, i * r, 1, a, j, r, r);
+        b[i * r + j] = bf16(fma32(cb, a[i * r + j], f(cc * dot)));
       }
     }
     for (let i = 0; i < r; i++) {
       for (let j = 0; j < c; j++) {
-        let acc = 0;
-        for (let k = 0; k < r; k++) acc = f(acc + f(b[i * r + k] * src[k * c + j]));
-        dst[i * c + j] = bf16(f(f(ca * src[i * c + j]) + acc));
+        const dot = dotBf16(b, i * r, 1, src, j, c, r);
+        dst[i * c + j] = bf16(fma32(ca, src[i * c + j], dot));
       }
     }
     flipped = !flipped;
