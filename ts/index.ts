@@ -18,6 +18,7 @@ export { AdamW, type AdamWOptions } from './optim/adamw.js';
 export { Adafactor, type AdafactorOptions } from './optim/adafactor.js';
 export { Muon, type MuonOptions } from './optim/muon.js';
 export { OptaxMuon, type OptaxMuonOptions } from './optim/optax_muon.js';
+export { LBFGS, type LBFGSOptions } from './optim/lbfgs.js';
 export { minimize, type MinimizeOptions, type MinimizeResult, type OptimizerChoice } from './minimize.js';
 export {
   getBackend,

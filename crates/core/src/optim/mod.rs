@@ -27,4 +27,5 @@ registry! {
     adafactor::Adafactor => tensorwise,
     muon::Muon => tensorwise,
     optax_muon::OptaxMuon => tensorwise,
+    lbfgs::SPEC => ts,
 }
