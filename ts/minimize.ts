@@ -1,7 +1,9 @@
 /**
  * `minimize`: the study card's `GradientDescent.optimize(loss_fn, grad_fn, theta_init)` loop with
  * any downhill optimizer: evaluate the loss, take the gradient, step, stop when the step moved the
- * parameters by less than `tol` (Euclidean norm) or after `maxIters` steps.
+ * parameters by less than `tol` (Euclidean norm) or after `maxIters` steps. An optimizer that
+ * evaluates the objective itself (L-BFGS, `closureRequired`) is stepped with a closure over `loss`
+ * and `grad`; each of its steps may call them several times.
  */
 import type { BackendChoice } from './backend/select.js';
 import type { BackendName, DType, FloatArray } from './backend/types.js';
@@ -33,7 +35,7 @@ export interface MinimizeOptions {
 
 export interface MinimizeResult {
   x: FloatArray;
-  /** J(x_t) before each step t, then J at the solution. */
+  /** J(x_t) before each step t, then J at the solution (for L-BFGS: what each `step(closure)` returned). */
   history: number[];
   iterations: number;
   converged: boolean;
@@ -46,7 +48,10 @@ function build(choice: OptimizerChoice, store: ParamStore): AnyOptimizer {
   if (typeof choice === 'function') {
     const opt = choice(store);
     if (!opt || typeof (opt as AnyOptimizer).step !== 'function') {
-      throw typeError('optimizer', `factory must return an optimizer over the store it is given, got ${describeType(opt)}`);
+      throw typeError(
+        'optimizer',
+        `factory must return an optimizer over the store it is given, got ${describeType(opt)}`,
+      );
     }
     return opt;
   }
@@ -58,7 +63,8 @@ function build(choice: OptimizerChoice, store: ParamStore): AnyOptimizer {
 }
 
 export async function minimize(options: MinimizeOptions): Promise<MinimizeResult> {
-  if (!options || typeof options !== 'object') throw typeError('options', `must be an object, got ${describeType(options)}`);
+  if (!options || typeof options !== 'object')
+    throw typeError('options', `must be an object, got ${describeType(options)}`);
   for (const k of Object.keys(options)) {
     if (!KEYS.includes(k)) throw typeError(`options.${k}`, `is not an option of minimize (known: ${KEYS.join(', ')})`);
   }
@@ -69,12 +75,16 @@ export async function minimize(options: MinimizeOptions): Promise<MinimizeResult
     throw typeError('x0', `must be an array of numbers, got ${describeType(x0)}`);
   }
   if (typeof maxIters !== 'number') throw typeError('maxIters', `must be a number, got ${describeType(maxIters)}`);
-  if (!Number.isInteger(maxIters) || maxIters < 0) throw rangeError('maxIters', `must be a non-negative integer, got ${maxIters}`);
+  if (!Number.isInteger(maxIters) || maxIters < 0)
+    throw rangeError('maxIters', `must be a non-negative integer, got ${maxIters}`);
   if (typeof tol !== 'number') throw typeError('tol', `must be a number, got ${describeType(tol)}`);
   if (!(Number.isFinite(tol) && tol >= 0)) throw rangeError('tol', `must be finite and >= 0, got ${tol}`);
   const n = x0.length;
   checkValues(x0, n, 'x0', true);
-  const store = await ParamStore.create({ x: { shape: [n], init: x0 } }, { backend: options.backend, dtype: options.dtype });
+  const store = await ParamStore.create(
+    { x: { shape: [n], init: x0 } },
+    { backend: options.backend, dtype: options.dtype },
+  );
   try {
     const opt = build(optimizer, store);
     const x = store.tensor('x');
@@ -82,11 +92,24 @@ export async function minimize(options: MinimizeOptions): Promise<MinimizeResult
     const before = new Float64Array(n);
     let converged = false;
     let iterations = 0;
+    // Optimizers that evaluate the objective themselves (L-BFGS) are stepped with a closure.
+    const closure = (opt as { closureRequired?: boolean }).closureRequired
+      ? () => {
+          const value = loss(x.data);
+          store.setGrad('x', checkValues(grad(x.data), n, 'grad(x)'));
+          return value;
+        }
+      : null;
     for (; iterations < maxIters && !converged; iterations++) {
-      history.push(loss(x.data));
-      store.setGrad('x', checkValues(grad(x.data), n, 'grad(x)'));
-      before.set(x.data);
-      opt.step();
+      if (closure) {
+        before.set(x.data);
+        history.push(opt.step(closure) as number);
+      } else {
+        history.push(loss(x.data));
+        store.setGrad('x', checkValues(grad(x.data), n, 'grad(x)'));
+        before.set(x.data);
+        opt.step();
+      }
       const now = x.data;
       let sq = 0;
       for (let i = 0; i < n; i++) sq += (now[i] - before[i]) ** 2;
