@@ -414,6 +414,9 @@ fn muon_branch<T: Real>(
             let sq = par::sum(r * c, parallel, &|rg| [par::lane_sum(&x[rg], |v| v * v)])[0];
             T::of(sq.sqrt())
         } else {
+            // The eigenvalue search needs f64 whatever T is, so this r × r block does not come
+            // from the (T-typed) scratch; it is the one allocation of a step, and only with
+            // "spectral", whose cost is dominated by the rotations anyway.
             let mut a64 = vec![0.0f64; r * r];
             for i in 0..r {
                 for j in 0..r {
