@@ -35,7 +35,7 @@ export interface MinimizeOptions {
 
 export interface MinimizeResult {
   x: FloatArray;
-  /** J(x_t) before each step t, then J at the solution (for L-BFGS: what each `step(closure)` returned). */
+  /** J(x_t) before each step t (L-BFGS: what each `step(closure)` returned), then J at the solution. */
   history: number[];
   iterations: number;
   converged: boolean;
@@ -48,10 +48,7 @@ function build(choice: OptimizerChoice, store: ParamStore): AnyOptimizer {
   if (typeof choice === 'function') {
     const opt = choice(store);
     if (!opt || typeof (opt as AnyOptimizer).step !== 'function') {
-      throw typeError(
-        'optimizer',
-        `factory must return an optimizer over the store it is given, got ${describeType(opt)}`,
-      );
+      throw typeError('optimizer', `factory must return an optimizer over the store it is given, got ${describeType(opt)}`);
     }
     return opt;
   }
@@ -63,8 +60,7 @@ function build(choice: OptimizerChoice, store: ParamStore): AnyOptimizer {
 }
 
 export async function minimize(options: MinimizeOptions): Promise<MinimizeResult> {
-  if (!options || typeof options !== 'object')
-    throw typeError('options', `must be an object, got ${describeType(options)}`);
+  if (!options || typeof options !== 'object') throw typeError('options', `must be an object, got ${describeType(options)}`);
   for (const k of Object.keys(options)) {
     if (!KEYS.includes(k)) throw typeError(`options.${k}`, `is not an option of minimize (known: ${KEYS.join(', ')})`);
   }
@@ -75,16 +71,12 @@ export async function minimize(options: MinimizeOptions): Promise<MinimizeResult
     throw typeError('x0', `must be an array of numbers, got ${describeType(x0)}`);
   }
   if (typeof maxIters !== 'number') throw typeError('maxIters', `must be a number, got ${describeType(maxIters)}`);
-  if (!Number.isInteger(maxIters) || maxIters < 0)
-    throw rangeError('maxIters', `must be a non-negative integer, got ${maxIters}`);
+  if (!Number.isInteger(maxIters) || maxIters < 0) throw rangeError('maxIters', `must be a non-negative integer, got ${maxIters}`);
   if (typeof tol !== 'number') throw typeError('tol', `must be a number, got ${describeType(tol)}`);
   if (!(Number.isFinite(tol) && tol >= 0)) throw rangeError('tol', `must be finite and >= 0, got ${tol}`);
   const n = x0.length;
   checkValues(x0, n, 'x0', true);
-  const store = await ParamStore.create(
-    { x: { shape: [n], init: x0 } },
-    { backend: options.backend, dtype: options.dtype },
-  );
+  const store = await ParamStore.create({ x: { shape: [n], init: x0 } }, { backend: options.backend, dtype: options.dtype });
   try {
     const opt = build(optimizer, store);
     const x = store.tensor('x');
