@@ -20,6 +20,10 @@ export { Adadelta, type AdadeltaOptions } from './optim/adadelta.js';
 export { Adamax, type AdamaxOptions } from './optim/adamax.js';
 export { NAdam, type NAdamOptions } from './optim/nadam.js';
 export { RAdam, type RAdamOptions } from './optim/radam.js';
+export { Adafactor, type AdafactorOptions } from './optim/adafactor.js';
+export { Muon, type MuonOptions } from './optim/muon.js';
+export { OptaxMuon, type OptaxMuonOptions } from './optim/optax_muon.js';
+export { LBFGS, type LBFGSOptions } from './optim/lbfgs.js';
 export { minimize, type MinimizeOptions, type MinimizeResult, type OptimizerChoice } from './minimize.js';
 export {
   getBackend,

@@ -1,7 +1,9 @@
 /**
  * `minimize`: the study card's `GradientDescent.optimize(loss_fn, grad_fn, theta_init)` loop with
  * any downhill optimizer: evaluate the loss, take the gradient, step, stop when the step moved the
- * parameters by less than `tol` (Euclidean norm) or after `maxIters` steps.
+ * parameters by less than `tol` (Euclidean norm) or after `maxIters` steps. An optimizer that
+ * evaluates the objective itself (L-BFGS, `closureRequired`) is stepped with a closure over `loss`
+ * and `grad`; each of its steps may call them several times.
  */
 import type { BackendChoice } from './backend/select.js';
 import type { BackendName, DType, FloatArray } from './backend/types.js';
@@ -33,7 +35,7 @@ export interface MinimizeOptions {
 
 export interface MinimizeResult {
   x: FloatArray;
-  /** J(x_t) before each step t, then J at the solution. */
+  /** J(x_t) before each step t (L-BFGS: what each `step(closure)` returned), then J at the solution. */
   history: number[];
   iterations: number;
   converged: boolean;
@@ -90,11 +92,24 @@ export async function minimize(options: MinimizeOptions): Promise<MinimizeResult
     const before = new Float64Array(n);
     let converged = false;
     let iterations = 0;
+    // Optimizers that evaluate the objective themselves (L-BFGS) are stepped with a closure.
+    const closure = (opt as { closureRequired?: boolean }).closureRequired
+      ? () => {
+          const value = loss(x.data);
+          store.setGrad('x', checkValues(grad(x.data), n, 'grad(x)'));
+          return value;
+        }
+      : null;
     for (; iterations < maxIters && !converged; iterations++) {
-      history.push(loss(x.data));
-      store.setGrad('x', checkValues(grad(x.data), n, 'grad(x)'));
-      before.set(x.data);
-      opt.step();
+      if (closure) {
+        before.set(x.data);
+        history.push(opt.step(closure) as number);
+      } else {
+        history.push(loss(x.data));
+        store.setGrad('x', checkValues(grad(x.data), n, 'grad(x)'));
+        before.set(x.data);
+        opt.step();
+      }
       const now = x.data;
       let sq = 0;
       for (let i = 0; i < n; i++) sq += (now[i] - before[i]) ** 2;

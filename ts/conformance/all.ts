@@ -4,5 +4,6 @@ import './optimizer.js';
 import { runSchedulerCase } from './scheduler.js';
 
 registerRunner('scheduler', (c) => runSchedulerCase(c));
+import './lbfgs.js';
 
 export { loadCases, runCase, type CaseResult, type Loaded } from './index.js';

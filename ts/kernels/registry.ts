@@ -42,6 +42,8 @@ export interface TensorwiseKernel {
   kind: 'tensorwise';
   spec: string;
   scratchLen?(shape: Shape): number;
+  /** Throws for a tensor this optimizer cannot step (`Tensorwise::check`); every row is checked first. */
+  check?(t: Tensor): void;
   /** `slots[k]`: slot k of this tensor (empty when absent). */
   step(t: Tensor, p: FloatArray, g: FloatArray, slots: FloatArray[], scratch: FloatArray, r: Round): void;
 }

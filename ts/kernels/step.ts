@@ -135,6 +135,7 @@ export function runTable(
   }
   const r = ROUND[dtype];
   const empty = dtype === 'float32' ? EMPTY32 : EMPTY64;
+  if (kernel.kind === 'tensorwise' && kernel.check) for (const row of t.rows) kernel.check(row);
   const { per } = layoutLen(t);
   const cursor: number[] = [];
   per.reduce((at, n) => {

@@ -98,6 +98,11 @@ pub trait Tensorwise: 'static {
     fn scratch_len(_shape: &Shape) -> usize {
         0
     }
+    /// Rejects a tensor this optimizer cannot step (Muon takes matrices only). Every row of the
+    /// table is checked before any tensor is stepped, so a rejected step writes nothing.
+    fn check(_t: &Tensor<'_>) -> Result<()> {
+        Ok(())
+    }
     /// `slots[k]` is slot k of the spec for this tensor, empty when absent.
     fn step<T: Real>(
         t: &Tensor<'_>,
@@ -480,6 +485,9 @@ pub fn run_tensorwise<A: Tensorwise, T: Real>(
     scratch: &mut [T],
 ) -> Result<()> {
     let spec = A::SPEC;
+    for i in 0..table.len() {
+        A::check(&table.row(i)?)?;
+    }
     let (per, _) = layout_len(table)?;
     let mut slot = regions(state, &per);
     let mut rest_p: &mut [T] = params;

@@ -30,4 +30,8 @@ registry! {
     adamax::Adamax => elementwise,
     nadam::NAdam => elementwise,
     radam::RAdam => elementwise,
+    adafactor::Adafactor => tensorwise,
+    muon::Muon => tensorwise,
+    optax_muon::OptaxMuon => tensorwise,
+    lbfgs::SPEC => ts,
 }
