@@ -568,10 +568,12 @@ fn forward<T: Real>(d: &Desc, p: &[T], x: &[T], front: &mut [T]) {
     let b = d.batch;
     let inp = d.inputs;
     if let Rows::List(list) = d.rows {
-        for (r, &row) in list.iter().enumerate() {
-            let row = row as usize;
-            front[r * inp..(r + 1) * inp].copy_from_slice(&x[row * inp..(row + 1) * inp]);
-        }
+        split_rows(&mut front[..b * inp], inp, 0, &|dst, r0| {
+            for (k, dr) in dst.chunks_exact_mut(inp).enumerate() {
+                let row = list[r0 + k] as usize;
+                dr.copy_from_slice(&x[row * inp..(row + 1) * inp]);
+            }
+        });
     }
     let mut off = b * inp;
     for l in 0..d.layers {
@@ -587,16 +589,63 @@ fn forward<T: Real>(d: &Desc, p: &[T], x: &[T], front: &mut [T]) {
         let (h, rest) = cur[..len].split_at_mut(b * y.out);
         let (z, dropped) = rest.split_at_mut(if y.act.needs_z() { b * y.out } else { 0 });
         mm::xwt(h, a, &p[y.w..y.w + y.out * y.inp], b, y.inp, y.out);
-        act::bias_forward(y.act, h, z, &p[y.b..y.b + y.out], y.out);
+        let bias = &p[y.b..y.b + y.out];
+        if y.act.needs_z() {
+            act::bias_forward(y.act, h, z, bias, y.out);
+        } else {
+            split_rows(h, y.out, 0, &|hr, _| {
+                act::bias_forward(y.act, hr, &mut [], bias, y.out)
+            });
+        }
         if d.drops(l) {
-            dropout_forward(d.seed, l as u32, y.dropout, h, dropped, y.out);
+            let h: &[T] = h;
+            split_rows(dropped, y.out, 0, &|dr, r0| {
+                let n = dr.len();
+                dropout_forward(
+                    d.seed,
+                    l as u32,
+                    y.dropout,
+                    &h[r0 * y.out..r0 * y.out + n],
+                    dr,
+                    y.out,
+                    r0,
+                )
+            });
         }
         off += len;
     }
 }
 
-/// `dst = h·mask/(1 − p)` row by row.
-fn dropout_forward<T: Real>(seed: u32, layer: u32, p: f64, h: &[T], dst: &mut [T], width: usize) {
+/// Below this many elements a row-wise pass stays on one thread.
+const SPLIT_MIN: usize = 1 << 15;
+
+/// Runs `f(rows, first row)` over `block` (rows of `width`), on two threads when the pool has
+/// several and the block is large: every row is computed alone, so the result is the same.
+fn split_rows<T: Real>(
+    block: &mut [T],
+    width: usize,
+    first: usize,
+    f: &(impl Fn(&mut [T], usize) + Sync),
+) {
+    let rows = block.len() / width;
+    if crate::par::threads() < 2 || block.len() < SPLIT_MIN || rows < 2 {
+        return f(block, first);
+    }
+    let half = rows / 2;
+    let (a, b) = block.split_at_mut(half * width);
+    crate::par::join(|| f(a, first), || f(b, first + half));
+}
+
+/// `dst = h·mask/(1 − p)` row by row (`row0`: the batch row of the first row).
+fn dropout_forward<T: Real>(
+    seed: u32,
+    layer: u32,
+    p: f64,
+    h: &[T],
+    dst: &mut [T],
+    width: usize,
+    row0: usize,
+) {
     let th = dropout::threshold(p);
     let scale = T::of(1.0 / (1.0 - p));
     for (r, (hr, dr)) in h
@@ -604,7 +653,7 @@ fn dropout_forward<T: Real>(seed: u32, layer: u32, p: f64, h: &[T], dst: &mut [T
         .zip(dst.chunks_exact_mut(width))
         .enumerate()
     {
-        let key = dropout::row_key(seed, layer, r as u32);
+        let key = dropout::row_key(seed, layer, (row0 + r) as u32);
         for (j, (&hv, dv)) in hr.iter().zip(dr.iter_mut()).enumerate() {
             *dv = if dropout::keep(key, j as u32, th) {
                 hv * scale
