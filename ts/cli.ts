@@ -17,6 +17,7 @@ import {
   type BenchBackend,
   type BenchKernel,
 } from './benchmark.js';
+import { MLP_BACKENDS, MLP_KERNEL, runMlpBench, type MlpBackend, type MlpRow, type MlpSkip } from './bench/mlp.js';
 import { loadCases, runCase, type CaseResult, type Loaded } from './conformance/all.js';
 import './index.js';
 import { scheduleCommand, SCHEDULE_USAGE } from './schedule/cli.js';
@@ -34,6 +35,10 @@ usage:
   downhill bench [--json] [--kernels adam,sgd_momentum,lamb,clip_norm,ema,copy,empty_step,...]
                  [--backends native,wasm,js,naive-js] [--sizes 1e3,1e6]
                                               ns per parameter of one optimizer step
+  downhill bench --kernels mlp_784_256_10 [--json] [--backends native,wasm,js,tfjs-cpu,tfjs-wasm,torch]
+                 [--threads 1,2] [--rounds 3] [--seconds 2]
+                                              training samples/s of the 784-256-10 MLP at batch 128
+                                              (torch rows: DOWNHILL_TORCH_PYTHON or python3 with torch)
 
 DOWNHILL_BACKEND=native|wasm|js forces the backend for everything but --backend.`;
 
@@ -44,7 +49,7 @@ const FLAGS: Record<string, Record<string, boolean> | null> = {
   schedule: null,
   info: { json: true },
   conformance: { json: true, backend: false },
-  bench: { json: true, kernels: false, backends: false, sizes: false },
+  bench: { json: true, kernels: false, backends: false, sizes: false, threads: false, rounds: false, seconds: false },
   help: {},
 };
 
@@ -176,9 +181,54 @@ async function conformance(dirs: string[], backendFlag: string | true | undefine
   return summary.failed > 0 ? 1 : 0;
 }
 
+function numbers(value: string | true | undefined, flag: string, min: number): number[] | undefined {
+  if (value === undefined) return undefined;
+  if (value === true) throw new UsageError(`--${flag} needs a value`);
+  return value.split(',').map((s) => {
+    const n = Number(s);
+    if (!Number.isFinite(n) || n < min) throw new UsageError(`--${flag}: ${s} is not a number >= ${min}`);
+    return n;
+  });
+}
+
 async function bench(flags: Map<string, string | true>, json: boolean): Promise<number> {
-  const kernels = list<BenchKernel>(flags.get('kernels'), [...optimizerKernels(), ...EXTRA_KERNELS], 'kernels');
-  const backends = list<BenchBackend>(flags.get('backends'), BENCH_BACKENDS, 'backends');
+  const allKernels = list<BenchKernel | typeof MLP_KERNEL>(
+    flags.get('kernels'),
+    [...optimizerKernels(), ...EXTRA_KERNELS, MLP_KERNEL],
+    'kernels',
+  );
+  const allBackends = list<BenchBackend | MlpBackend>(
+    flags.get('backends'),
+    [...new Set<BenchBackend | MlpBackend>([...BENCH_BACKENDS, ...MLP_BACKENDS])],
+    'backends',
+  );
+  const mlp: (MlpRow | MlpSkip)[] = [];
+  if (allKernels?.includes(MLP_KERNEL)) {
+    const backends = allBackends?.filter((b): b is MlpBackend => (MLP_BACKENDS as readonly string[]).includes(b));
+    const threads = numbers(flags.get('threads'), 'threads', 1)?.map(Math.round);
+    const [rounds] = numbers(flags.get('rounds'), 'rounds', 1) ?? [3];
+    const [seconds] = numbers(flags.get('seconds'), 'seconds', 0.1) ?? [2];
+    mlp.push(
+      ...(await runMlpBench({
+        backends,
+        threads,
+        rounds: Math.round(rounds),
+        seconds,
+        onRow: (r) =>
+          err(
+            'skipped' in r
+              ? `${r.kernel} ${r.backend.padEnd(9)} t=${r.threads}  skipped: ${r.skipped}`
+              : `${r.kernel} ${r.backend.padEnd(9)} t=${r.threads}  ${r.samplesPerSec.toFixed(0).padStart(7)} samples/s  ${r.gflops.toFixed(1).padStart(6)} GFLOP/s  step ${r.msPerStep.toFixed(3)} ms = forward ${r.forwardMs.toFixed(3)} + backward ${r.backwardMs.toFixed(3)} + optimizer ${r.optimizerMs.toFixed(3)}`,
+          ),
+      })),
+    );
+    if (allKernels.length === 1) {
+      if (json) out(JSON.stringify({ machine: machine(), results: mlp }));
+      return 0;
+    }
+  }
+  const kernels = allKernels?.filter((k): k is BenchKernel => k !== MLP_KERNEL);
+  const backends = allBackends?.filter((b): b is BenchBackend => (BENCH_BACKENDS as readonly string[]).includes(b));
   const sizesFlag = flags.get('sizes');
   const sizes =
     sizesFlag === undefined
@@ -199,7 +249,7 @@ async function bench(flags: Map<string, string | true>, json: boolean): Promise<
         `${r.kernel.padEnd(13)} ${r.backend.padEnd(8)} n=${String(r.n).padEnd(9)} ${r.nsPerParam.toFixed(4)} ns/param  ${(r.nsPerStep / 1000).toFixed(2)} µs/step`,
       ),
   });
-  if (json) out(JSON.stringify({ machine: machine(), results }));
+  if (json) out(JSON.stringify({ machine: machine(), results: [...results, ...mlp] }));
   return 0;
 }
 

@@ -60,3 +60,15 @@ export {
   type TransformContext,
 } from './transform.js';
 export { groupsBy, weightDecayGroups, NO_DECAY, type TensorTest } from './optim/groups.js';
+export {
+  Model,
+  type Activation,
+  type DeviceData,
+  type LayerSpec,
+  type LossName,
+  type LossSpec,
+  type ModelOptions,
+  type ModelSpec,
+  type StepResult,
+} from './train/model.js';
+export { INIT_NAMES, InitRng, initDense, type InitName } from './train/init.js';
