@@ -41,7 +41,14 @@ import { Rng } from '../random.js';
 import type { Schedule } from '../schedule/functions.js';
 import { ReduceLROnPlateau } from '../schedule/plateau.js';
 import { describeType } from '../spec.js';
-import { arenaFrom, readCheckpoint, restoreCheckpoint, saveCheckpoint, type SavableScheduler } from './checkpoint.js';
+import {
+  arenaFrom,
+  checkCheckpoint,
+  readCheckpoint,
+  restoreCheckpoint,
+  saveCheckpoint,
+  type SavableScheduler,
+} from './checkpoint.js';
 import { checkBatchSize, Dataset, epochSeed, permutation, type DatasetInit } from './data.js';
 import { CheckpointError, DataError } from './errors.js';
 import { Progress, progressWanted } from './progress.js';
@@ -510,6 +517,7 @@ export async function fit(
     if (typeof options.resume !== 'string')
       throw typeError('options.resume', `must be a checkpoint folder, got ${describeType(options.resume)}`);
     ckpt = readCheckpoint(options.resume);
+    checkCheckpoint(ckpt, model, optimizer, savable);
     const pos = ckpt.meta.fit as FitPosition | null;
     if (!pos || typeof pos !== 'object')
       throw new CheckpointError(`${ckpt.dir}: the checkpoint was not saved by fit (no loop position)`, ckpt.dir);
