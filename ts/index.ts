@@ -36,3 +36,15 @@ export type { SpecData } from './spec.js';
 export * from './schedule/index.js';
 export { onWarning } from './warnings.js';
 export { lineChart } from './plot/svg.js';
+export {
+  Model,
+  type Activation,
+  type DeviceData,
+  type LayerSpec,
+  type LossName,
+  type LossSpec,
+  type ModelOptions,
+  type ModelSpec,
+  type StepResult,
+} from './train/model.js';
+export { INIT_NAMES, InitRng, initDense, type InitName } from './train/init.js';

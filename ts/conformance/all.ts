@@ -1,6 +1,7 @@
 /** Every case kind downhill runs: importing this registers their runners. */
 import { registerRunner } from './index.js';
 import './optimizer.js';
+import './gradient.js';
 import { runSchedulerCase } from './scheduler.js';
 
 registerRunner('scheduler', (c) => runSchedulerCase(c));

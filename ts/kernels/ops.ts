@@ -7,10 +7,11 @@ import { rangeError, typeError } from '../errors.js';
 import type { FloatArray } from '../backend/types.js';
 import { OP } from '../generated/specs.js';
 import type { DType } from '../spec.js';
-import { exp, ln, pow } from './mathx.js';
+import { erf, erfc, exp, expm1, ln, log1p, pow, sigmoid, tanh } from './mathx.js';
 import { blockedMax, blockedSum, laneMaxAbs, laneSum, laneSum2 } from './par.js';
 import { ROUND } from './registry.js';
 import { layoutLen, parseTable, runTable, scratchLen } from './step.js';
+import { modelCall } from './model.js';
 
 const NAMES = ['buffers[0]', 'buffers[1]', 'buffers[2]', 'buffers[3]', 'buffers[4]', 'buffers[5]'];
 const EMPTY = new Float64Array(0);
@@ -47,6 +48,14 @@ export function call(op: number, dtype: DType, args: Float64Array, bufs: readonl
     }
     case OP.MATH:
       return math(args);
+    case OP.MODEL_INFO:
+      return modelCall('info', dtype, args, v);
+    case OP.MODEL_TRAIN:
+      return modelCall('train', dtype, args, v);
+    case OP.MODEL_EVAL:
+      return modelCall('eval', dtype, args, v);
+    case OP.MODEL_PREDICT:
+      return modelCall('predict', dtype, args, v);
     default:
       return vector(op, dtype, args, v);
   }
@@ -70,6 +79,12 @@ function math(args: Float64Array): void {
   if (f === 0) args[3] = exp(x);
   else if (f === 1) args[3] = ln(x);
   else if (f === 2) args[3] = pow(x, y);
+  else if (f === 3) args[3] = erf(x);
+  else if (f === 4) args[3] = erfc(x);
+  else if (f === 5) args[3] = expm1(x);
+  else if (f === 6) args[3] = log1p(x);
+  else if (f === 7) args[3] = tanh(x);
+  else if (f === 8) args[3] = sigmoid(x);
   else throw rangeError('args[0]', `unknown function ${String(f)}`);
 }
 

@@ -14,6 +14,7 @@
 
 pub mod error;
 pub mod mathx;
+pub mod model;
 pub mod ops;
 pub mod optim;
 pub mod par;

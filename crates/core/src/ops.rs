@@ -28,11 +28,21 @@
 //!
 //! # Other ops
 //!
+//! The model ops — `MODEL_INFO`, `MODEL_TRAIN` (forward, loss and backward over a minibatch),
+//! `MODEL_EVAL` and `MODEL_PREDICT` — are described in [`crate::model`] (their args and buffers).
+//!
+//! | op | code | buffers | outputs |
+//! |---|---|---|---|
+//! | `MODEL_INFO` | 30 | | workspace length |
+//! | `MODEL_TRAIN` | 31 | params, grads, x, y, workspace, out (grad_x) | loss, loss sum, correct |
+//! | `MODEL_EVAL` | 32 | params, –, x, y, workspace | loss, loss sum, correct |
+//! | `MODEL_PREDICT` | 33 | params, –, x, –, workspace, out | |
+//!
 //! `STEP` runs an optimizer step (table and buffers in [`crate::step`]; buffers params, grads,
 //! state, scratch); `STEP_INFO` takes the same table plus two outputs (state length, scratch
 //! length). `MATH` evaluates the portable functions of [`crate::mathx`]
-//! (`args = [f, x, y, out]`, f = 0 exp, 1 ln, 2 pow) so tests can hold the TypeScript mirror to
-//! the same bits.
+//! (`args = [f, x, y, out]`, f = 0 exp, 1 ln, 2 pow, 3 erf, 4 erfc, 5 expm1, 6 log1p, 7 tanh,
+//! 8 sigmoid) so tests can hold the TypeScript mirror to the same bits.
 
 use std::ops::Range;
 
@@ -56,6 +66,10 @@ pub const NORM: u32 = 18;
 pub const CLIP_NORM: u32 = 19;
 pub const CLIP_VALUE: u32 = 20;
 pub const NONFINITE: u32 = 21;
+pub const MODEL_INFO: u32 = 30;
+pub const MODEL_TRAIN: u32 = 31;
+pub const MODEL_EVAL: u32 = 32;
+pub const MODEL_PREDICT: u32 = 33;
 
 /// Number of buffer arguments of [`call`].
 pub const BUFFERS: usize = 6;
@@ -77,6 +91,10 @@ pub const OPS: &[(&str, u32)] = &[
     ("CLIP_NORM", CLIP_NORM),
     ("CLIP_VALUE", CLIP_VALUE),
     ("NONFINITE", NONFINITE),
+    ("MODEL_INFO", MODEL_INFO),
+    ("MODEL_TRAIN", MODEL_TRAIN),
+    ("MODEL_EVAL", MODEL_EVAL),
+    ("MODEL_PREDICT", MODEL_PREDICT),
 ];
 
 /// Runs `op`. `dtype` is 0 (f32) or 1 (f64); `bufs[i]` are the buffer arguments as bytes.
@@ -154,6 +172,10 @@ fn typed<T: Real>(op: u32, args: &mut [f64], bufs: [&mut [u8]; BUFFERS]) -> Resu
             Ok(())
         }
         MATH => math(args),
+        MODEL_INFO => crate::model::call::<T>(crate::model::Kind::Info, args, &mut v),
+        MODEL_TRAIN => crate::model::call::<T>(crate::model::Kind::Train, args, &mut v),
+        MODEL_EVAL => crate::model::call::<T>(crate::model::Kind::Eval, args, &mut v),
+        MODEL_PREDICT => crate::model::call::<T>(crate::model::Kind::Predict, args, &mut v),
         _ => vector::<T>(op, args, &mut v),
     }
 }
@@ -205,6 +227,12 @@ fn math(args: &mut [f64]) -> Result<()> {
         0.0 => crate::mathx::exp(x),
         1.0 => crate::mathx::ln(x),
         2.0 => crate::mathx::pow(x, y),
+        3.0 => crate::mathx::erf(x),
+        4.0 => crate::mathx::erfc(x),
+        5.0 => crate::mathx::expm1(x),
+        6.0 => crate::mathx::log1p(x),
+        7.0 => crate::mathx::tanh(x),
+        8.0 => crate::mathx::sigmoid(x),
         f => return Err(Error::range("args[0]", format!("unknown function {f}"))),
     };
     Ok(())
