@@ -18,6 +18,7 @@ import sys
 import torch
 from torch.optim import SGD, Adam
 from torch.optim import lr_scheduler as S
+from torch.optim.swa_utils import SWALR
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "fixtures", "schedulers")
 NUM_STEPS = 60
@@ -44,6 +45,8 @@ def build(opt, name, args):
         if name == "SequentialLR":
             return S.SequentialLR(opt, members, **args)
         return S.ChainedScheduler(members, **args)
+    if name == "SWALR":
+        return SWALR(opt, **args)
     return getattr(S, name)(opt, **args)
 
 
@@ -260,11 +263,18 @@ def cases():
     )
 
 
+def swa_cases():
+    yield record("fx-swalr-cos", "SWALR", {"swa_lr": 0.05, "anneal_epochs": 5, "anneal_strategy": "cos"})
+    yield record("fx-swalr-linear-adam", "SWALR", {"swa_lr": 0.002, "anneal_epochs": 3, "anneal_strategy": "linear"},
+                 ("Adam", {"lr": 0.01}))
+    yield record("fx-swalr-no-anneal", "SWALR", {"swa_lr": 0.03, "anneal_epochs": 0, "anneal_strategy": "cos"})
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     index = {"format_version": 1, "reference": f"torch {torch.__version__.split('+')[0]}",
              "generator": "scripts/gen-scheduler-cases.py", "cases": []}
-    for case in cases():
+    for case in [*cases(), *swa_cases()]:
         path = os.path.join(OUT, case["id"] + ".json")
         with open(path, "w") as f:
             json.dump(case, f, indent=1)

@@ -28,7 +28,9 @@ else
   say "clippy not installed; skipped"
 fi
 
-say "formatting and types (prettier --check, tsc --noEmit)"
+say "formatting and types (rustfmt --check, prettier --check, tsc --noEmit)"
+# The optimizer modules are declared by the registry macro, which cargo fmt does not follow.
+rustfmt --edition 2021 --check crates/*/src/*.rs crates/core/src/*/*.rs crates/core/src/bin/*.rs
 npm run --silent lint
 
 say "vitest (native, wasm, js, browser)"

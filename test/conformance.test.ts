@@ -17,8 +17,9 @@ const FOLDERS = [
   join(SHARED, 'conformance-next'),
   join(ROOT, 'test', 'fixtures', 'reference', 'torch'),
   join(ROOT, 'test', 'fixtures', 'reference', 'next'),
-  join(ROOT, 'test', 'fixtures', 'schedulers'),
 ];
+// test/fixtures/schedulers is run by test/schedule-conformance.test.ts, which also supplies the
+// LambdaLR/MultiplicativeLR functions its cases name.
 
 describe.each(FOLDERS.map((f) => [f.replace(`${ROOT}/`, '').replace(`${SHARED}/`, 'shared/'), f] as const))(
   '%s',

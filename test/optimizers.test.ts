@@ -288,3 +288,30 @@ describe.each(ready.map((b) => [b.name, b] as const))('identities and groups on 
     s.dispose();
   });
 });
+
+describe('param groups from names', () => {
+  it('weightDecayGroups leaves biases, norm weights and 1-D tensors out of weight decay', async () => {
+    const { weightDecayGroups, groupsBy } = await import('../ts/index.js');
+    const s = new ParamStore(ready[0], {
+      'layer0.weight': [4, 3],
+      'layer0.bias': [4],
+      'ln.weight': [4],
+      'layer1.weight': [2, 4],
+      'layer1.bias': [2],
+      emb: [5, 2],
+    });
+    const g = weightDecayGroups(s, 0.01);
+    expect(g).toEqual([
+      { params: ['layer0.weight', 'layer1.weight', 'emb'], weightDecay: 0.01 },
+      { params: ['layer0.bias', 'ln.weight', 'layer1.bias'], weightDecay: 0 },
+    ]);
+    const opt = new AdamW(s, g, { lr: 1e-3 });
+    expect(opt.paramGroups.map((x) => x.weightDecay)).toEqual([0.01, 0]);
+    expect(groupsBy(s, [{ match: /^layer1/, options: { lr: 0.1 } }])).toEqual([
+      { params: ['layer1.weight', 'layer1.bias'], lr: 0.1 },
+      { params: ['layer0.weight', 'layer0.bias', 'ln.weight', 'emb'] },
+    ]);
+    expect(() => weightDecayGroups(s, -1)).toThrow(/^weightDecay: must be finite and >= 0/);
+    s.dispose();
+  });
+});

@@ -22,7 +22,7 @@ describe('PyTorch scheduler cases', () => {
   }
   it('skips what is not a scheduler case and reports unknown classes as skipped, not passed', () => {
     expect(runSchedulerCase({ kind: 'optimizer' }).status).toBe('skip');
-    const unknown = { ...CASES[0].data, scheduler: 'SWALR', arguments: {} };
+    const unknown = { ...CASES[0].data, scheduler: 'NoSuchLR', arguments: {} };
     expect(runSchedulerCase(unknown).status).toBe('skip');
   });
   it('fails a case whose recorded values are off', () => {

@@ -8,17 +8,33 @@ import { cpus, totalmem } from 'node:os';
 import { loadBackend } from './backend/select.js';
 import type { BackendName } from './backend/types.js';
 import { OP } from './generated/specs.js';
-import { Adam } from './optim/adam.js';
-import type { AnyOptimizer } from './optim/optimizer.js';
+import { SPECS } from './generated/specs.js';
+import { createOptimizer, type AnyOptimizer } from './optim/optimizer.js';
 import { SGD } from './optim/sgd.js';
+import { runVector } from './ops.js';
 import { ParamStore } from './params.js';
 import { Rng } from './random.js';
 
-export type BenchKernel = 'adam' | 'sgd_momentum' | 'empty_step' | 'grad_copy_in';
+/**
+ * `sgd_momentum` (SGD, momentum 0.9), every other optimizer by its lower-case name (`adam`,
+ * `lamb`, ...; its default options), the transformations `clip_norm` (clip by global L2 norm, one
+ * call) and `ema` (one EMA update of the parameters), the boundary alone (`empty_step`,
+ * `grad_copy_in`) and `copy` (the core copying n elements: the memory-bandwidth probe the
+ * bandwidth-bound columns use).
+ */
+export type BenchKernel = string;
 export type BenchBackend = BackendName | 'naive-js';
 
 export const BENCH_SIZES = [1e3, 1e4, 1e5, 1e6, 1e7] as const;
 export const BENCH_KERNELS: readonly BenchKernel[] = ['adam', 'sgd_momentum'];
+
+/** Kernels that are not optimizers. */
+export const EXTRA_KERNELS: readonly string[] = ['clip_norm', 'ema', 'copy', 'empty_step', 'grad_copy_in'];
+
+/** Every optimizer kernel the build has, by its benchmark name. */
+export function optimizerKernels(): string[] {
+  return SPECS.filter((s) => s.driver !== 'ts').map((s) => (s.name === 'SGD' ? 'sgd_momentum' : s.name.toLowerCase()));
+}
 export const BENCH_BACKENDS: readonly BenchBackend[] = ['native', 'wasm', 'js', 'naive-js'];
 
 export interface BenchCase {
@@ -67,6 +83,26 @@ export function naiveSgdMomentum(p: Float32Array, g: Float32Array, buf: Float32A
   }
 }
 
+/** Clip by global L2 norm as the textbook writes it (two loops). */
+export function naiveClipNorm(g: Float32Array, maxNorm = 1): void {
+  let sq = 0;
+  for (let i = 0; i < g.length; i++) sq += g[i] * g[i];
+  const k = Math.min(1, maxNorm / (Math.sqrt(sq) + 1e-6));
+  for (let i = 0; i < g.length; i++) g[i] *= k;
+}
+
+/** One EMA update as the textbook writes it. */
+export function naiveEma(avg: Float32Array, p: Float32Array, decay = 0.999): void {
+  for (let i = 0; i < p.length; i++) avg[i] = decay * avg[i] + (1 - decay) * p[i];
+}
+
+/** A case exists for `kernel` on `backend` (naive-js has only the textbook kernels). */
+export function hasCase(kernel: BenchKernel, backend: BenchBackend): boolean {
+  if (backend === 'naive-js')
+    return ['adam', 'sgd_momentum', 'clip_norm', 'ema', 'grad_copy_in', 'copy'].includes(kernel);
+  return EXTRA_KERNELS.includes(kernel) || optimizerKernels().includes(kernel);
+}
+
 export async function makeCase(kernel: BenchKernel, backend: BenchBackend, n: number): Promise<BenchCase> {
   const grads = randomArray(n, 2, 1);
   if (backend === 'naive-js') {
@@ -79,9 +115,13 @@ export async function makeCase(kernel: BenchKernel, backend: BenchBackend, n: nu
         ? () => naiveAdam(p, grads, s0, s1, ++t)
         : kernel === 'sgd_momentum'
           ? () => naiveSgdMomentum(p, grads, s0)
-          : kernel === 'grad_copy_in'
-            ? () => s0.set(grads)
-            : () => {};
+          : kernel === 'clip_norm'
+            ? () => naiveClipNorm(grads)
+            : kernel === 'ema'
+              ? () => naiveEma(s0, p)
+              : kernel === 'grad_copy_in' || kernel === 'copy'
+                ? () => s0.set(grads)
+                : () => {};
     return { kernel, backend, n, run, dispose: () => {} };
   }
   const b = await loadBackend(backend);
@@ -89,14 +129,24 @@ export async function makeCase(kernel: BenchKernel, backend: BenchBackend, n: nu
   store.grads.set(grads);
   let opt: AnyOptimizer | null = null;
   let run: () => void;
-  if (kernel === 'adam') {
-    const o = new Adam(store, { lr: 1e-3 });
-    opt = o;
-    run = () => o.step();
-  } else if (kernel === 'sgd_momentum') {
+  const segs = [{ a: 0, b: 0, c: 0, len: n }];
+  if (kernel === 'sgd_momentum') {
     const o = new SGD(store, { lr: 1e-3, momentum: 0.9 });
     opt = o;
     run = () => o.step();
+  } else if (optimizerKernels().includes(kernel)) {
+    const o = createOptimizer(kernel, store, {});
+    opt = o;
+    run = () => o.step();
+  } else if (kernel === 'clip_norm') {
+    // The norm is far above 1, so every call scales the gradients (and leaves them finite).
+    run = () => runVector(store, OP.CLIP_NORM, [store.buffers.grads], segs, [1e30, 2, 0], 2);
+  } else if (kernel === 'ema') {
+    const avg = store.heap.alloc(store.dtype, n);
+    run = () => runVector(store, OP.LERP, [avg, store.buffers.params], segs, [1 - 0.999]);
+  } else if (kernel === 'copy') {
+    const dst = store.heap.alloc(store.dtype, n);
+    run = () => runVector(store, OP.COPY, [store.buffers.grads, dst], segs);
   } else if (kernel === 'grad_copy_in') {
     run = () => store.grads.set(grads);
   } else {
@@ -180,6 +230,7 @@ export async function runBench(
       }
     }
     for (const kernel of options.kernels ?? BENCH_KERNELS) {
+      if (!hasCase(kernel, backend)) continue;
       for (const n of options.sizes ?? BENCH_SIZES) {
         const c = await makeCase(kernel, backend, n);
         try {

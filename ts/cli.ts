@@ -11,8 +11,9 @@ import {
   runBench,
   machine,
   BENCH_BACKENDS,
-  BENCH_KERNELS,
   BENCH_SIZES,
+  EXTRA_KERNELS,
+  optimizerKernels,
   type BenchBackend,
   type BenchKernel,
 } from './benchmark.js';
@@ -30,7 +31,7 @@ usage:
   downhill schedule NAME --steps N [--json | --svg FILE] [--OPTION VALUE ...]
                                               print or plot a learning-rate schedule
                                               (\`downhill schedule --help\` lists them)
-  downhill bench [--json] [--kernels adam,sgd_momentum,empty_step,grad_copy_in]
+  downhill bench [--json] [--kernels adam,sgd_momentum,lamb,clip_norm,ema,copy,empty_step,...]
                  [--backends native,wasm,js,naive-js] [--sizes 1e3,1e6]
                                               ns per parameter of one optimizer step
 
@@ -176,7 +177,7 @@ async function conformance(dirs: string[], backendFlag: string | true | undefine
 }
 
 async function bench(flags: Map<string, string | true>, json: boolean): Promise<number> {
-  const kernels = list<BenchKernel>(flags.get('kernels'), [...BENCH_KERNELS, 'empty_step', 'grad_copy_in'], 'kernels');
+  const kernels = list<BenchKernel>(flags.get('kernels'), [...optimizerKernels(), ...EXTRA_KERNELS], 'kernels');
   const backends = list<BenchBackend>(flags.get('backends'), BENCH_BACKENDS, 'backends');
   const sizesFlag = flags.get('sizes');
   const sizes =

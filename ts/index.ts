@@ -14,6 +14,12 @@ export {
 export { SGD, type SGDOptions } from './optim/sgd.js';
 export { Adam, type AdamOptions } from './optim/adam.js';
 export { AdamW, type AdamWOptions } from './optim/adamw.js';
+export { Adagrad, type AdagradOptions } from './optim/adagrad.js';
+export { RMSprop, type RMSpropOptions } from './optim/rmsprop.js';
+export { Adadelta, type AdadeltaOptions } from './optim/adadelta.js';
+export { Adamax, type AdamaxOptions } from './optim/adamax.js';
+export { NAdam, type NAdamOptions } from './optim/nadam.js';
+export { RAdam, type RAdamOptions } from './optim/radam.js';
 export { minimize, type MinimizeOptions, type MinimizeResult, type OptimizerChoice } from './minimize.js';
 export {
   getBackend,
@@ -48,3 +54,17 @@ export {
   type StepResult,
 } from './train/model.js';
 export { INIT_NAMES, InitRng, initDense, type InitName } from './train/init.js';
+export {
+  accumulate,
+  chain,
+  Chain,
+  clipByGlobalNorm,
+  clipByValue,
+  ema,
+  skipNonFinite,
+  swa,
+  type Averaging,
+  type Transform,
+  type TransformContext,
+} from './transform.js';
+export { groupsBy, weightDecayGroups, NO_DECAY, type TensorTest } from './optim/groups.js';

@@ -22,6 +22,7 @@ import {
   CosineAnnealingWarmRestarts,
   CyclicLR,
   ExponentialLR,
+  SWALR,
   LambdaLR,
   LinearLR,
   MultiplicativeLR,
@@ -97,6 +98,7 @@ const SINGLE: Record<string, Build> = {
   CosineAnnealingWarmRestarts: (opt, o) => new CosineAnnealingWarmRestarts(opt, o as never),
   CyclicLR: (opt, o) => new CyclicLR(opt, o as never),
   OneCycleLR: (opt, o) => new OneCycleLR(opt, o as never),
+  SWALR: (opt, o) => new SWALR(opt, o as never),
 };
 
 function checkArgs(spec: Spec): void {

@@ -486,7 +486,7 @@ export abstract class Optimizer<O extends object> {
     Object.defineProperty(merged, 'params', { value: Object.freeze([...names]), enumerable: true, writable: false });
     // PyTorch's `initial_lr`: set by the first scheduler on this optimizer (not an option).
     Object.defineProperty(merged, 'initialLr', { value: undefined, enumerable: false, writable: true });
-    const group = Object.seal(merged) as ParamGroup<O>;
+    const group = this.#guardGroup(Object.seal(merged), gi);
     for (const name of names) {
       const t = this.params.tensor(name);
       this.#index.set(name, this.#entries.length);
@@ -494,7 +494,7 @@ export abstract class Optimizer<O extends object> {
     }
     this.#groups.push(group);
     this.#groupArgs.push(arg);
-    this.#groupsView = Object.freeze([...this.#groups]);
+    this.#groupsView = guardList([...this.#groups], this.#spec.name);
     const steps = new Float64Array(this.#entries.length);
     steps.set(this.#steps);
     this.#steps = steps;
@@ -502,6 +502,46 @@ export abstract class Optimizer<O extends object> {
     frozen.set(this.#frozen);
     this.#frozen = frozen;
     this.#order = this.#entries.map((_, i) => i).sort((a, b) => this.#entries[a].offset - this.#entries[b].offset);
+  }
+
+  /**
+   * A live group that refuses what would desynchronise it from the optimizer, with errors that
+   * name the key: new keys (`betas` → did you mean beta1, beta2?), a new `params` list, deleting
+   * an option, and values of the wrong kind (checked when set; nothing is written on error).
+   */
+  #guardGroup(target: Record<string, unknown>, gi: number): ParamGroup<O> {
+    const spec = this.#spec;
+    const arg = (k: string) => `paramGroups[${gi}].${k}`;
+    return new Proxy(target, {
+      set: (t, key, value) => {
+        if (typeof key !== 'string') throw typeError(`paramGroups[${gi}]`, 'takes only option names as keys');
+        if (key === 'params')
+          throw typeError(arg('params'), 'is fixed once the group exists (use addParamGroup for new tensors)');
+        if (key === 'initialLr') {
+          t.initialLr = value;
+          return true;
+        }
+        const h = spec.hparams.find((x) => x.name === key);
+        if (!h) {
+          const s = suggest(spec, key);
+          throw typeError(
+            arg(key),
+            `is not an option of ${spec.name}${s.length > 0 ? `; did you mean ${s.join(', ')}?` : ''}`,
+          );
+        }
+        if (typeof value === 'function') {
+          if (h.kind !== 'real') throw typeError(arg(key), 'only real-valued options may be schedules');
+        } else toWire(h, value, arg(key), this.params.dtype);
+        t[key] = value;
+        return true;
+      },
+      deleteProperty: (_t, key) => {
+        throw typeError(arg(String(key)), 'options cannot be deleted from a param group');
+      },
+      defineProperty: (_t, key) => {
+        throw typeError(arg(String(key)), 'set options by assignment');
+      },
+    }) as unknown as ParamGroup<O>;
   }
 
   /** One group's options as wire values (schedules evaluated), checked with the core's rules. */
@@ -714,6 +754,19 @@ export function createOptimizer(
   const cls = CLASSES.get(name.toLowerCase());
   if (!cls) throw rangeError(arg, `unknown optimizer ${JSON.stringify(name)}; one of ${optimizerNames().join(', ')}`);
   return new cls(params, options);
+}
+
+/** The param-group list: readable like an array, but its entries cannot be replaced, added or removed. */
+function guardList<T>(groups: T[], name: string): readonly T[] {
+  Object.freeze(groups);
+  const refuse = (what: string) => {
+    throw typeError('paramGroups', `${what}: the groups of ${name} are fixed (use addParamGroup to add one)`);
+  };
+  return new Proxy(groups, {
+    set: (_t, key) => refuse(`cannot set paramGroups[${String(key)}]`),
+    deleteProperty: (_t, key) => refuse(`cannot delete paramGroups[${String(key)}]`),
+    defineProperty: (_t, key) => refuse(`cannot define paramGroups[${String(key)}]`),
+  });
 }
 
 function checkCount(v: unknown, arg: string): number {

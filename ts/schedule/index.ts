@@ -42,6 +42,7 @@ export {
   PolynomialLR,
   SequentialLR,
   StepLR,
+  SWALR,
   type SchedulerStateDict,
   type SequentialOptions,
 } from './schedulers.js';

@@ -253,6 +253,47 @@ export function exponentialFamily(o: unknown, arg = 'options', extra: readonly s
   }));
 }
 
+export interface SwaOptions {
+  /** `swa_lr`: the lr to anneal to (one number, or one per param group). */
+  swaLr: number | readonly number[];
+  /** `anneal_epochs`, default 10: steps of the annealing (0: jump to swaLr). */
+  annealEpochs?: number;
+  /** `anneal_strategy`, default 'cos'. */
+  annealStrategy?: 'cos' | 'linear';
+}
+
+/**
+ * SWALR (torch.optim.swa_utils.SWALR): anneals each group's lr from its current value to `swaLr`
+ * over `annealEpochs` steps, in PyTorch's chainable arithmetic (the previous lr is recovered from
+ * the current one, then moved by the annealing factor), and holds it there.
+ */
+export function swaFamily(o: unknown, groups: number, arg = 'options', extra: readonly string[] = []): Family {
+  const r = opts(o, arg, ['swaLr', 'annealEpochs', 'annealStrategy'], extra);
+  const swaLrs = check.perGroup(r.swaLr, `${arg}.swaLr`, groups, check.nonNegative);
+  const annealEpochs = check.int(given(r.annealEpochs, 10), `${arg}.annealEpochs`, 0);
+  const strategy = check.oneOf(given(r.annealStrategy, 'cos'), `${arg}.annealStrategy`, ['cos', 'linear'] as const);
+  const anneal = strategy === 'cos' ? (t: number) => (1 - Math.cos(Math.PI * t)) / 2 : (t: number) => t;
+  const clamp = (x: number) => Math.max(0, Math.min(1, x));
+  const value = (swa: number, lr: number, step: number) => {
+    const s = annealEpochs === 0 ? Math.max(1, step) : step;
+    const prevAlpha = anneal(clamp((s - 1) / Math.max(1, annealEpochs)));
+    const prev = prevAlpha === 1 ? swa : (lr - prevAlpha * swa) / (1 - prevAlpha);
+    const alpha = anneal(clamp(s / Math.max(1, annealEpochs)));
+    return swa * alpha + prev * (1 - alpha);
+  };
+  return {
+    name: 'SWALR',
+    options: { swaLr: swaLrs, annealEpochs, annealStrategy: strategy },
+    cyclesMomentum: false,
+    rule: (base, group) => ({
+      absolute: false,
+      first: (lr) => value(swaLrs[group], lr, 0),
+      restart: () => value(swaLrs[group], base, 0),
+      next: (lr, t) => value(swaLrs[group], lr, t),
+    }),
+  };
+}
+
 /** ConstantLR: lr · factor until `totalIters`, then lr. */
 export function constantFamily(o: unknown, arg = 'options', extra: readonly string[] = []): Family {
   const r = opts(o, arg, ['factor', 'totalIters'], extra);

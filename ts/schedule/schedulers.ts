@@ -57,6 +57,8 @@ import {
   polynomialFamily,
   sequentialRule,
   stepFamily,
+  swaFamily,
+  type SwaOptions,
   type ConstantOptions,
   type CosineAnnealingOptions,
   type CosineWarmRestartsOptions,
@@ -305,6 +307,19 @@ export class MultiStepLR extends LRScheduler {
     super(
       optimizer,
       LRScheduler.family(() => multiStepFamily(options)),
+    );
+  }
+}
+
+/**
+ * PyTorch `SWALR` (`torch.optim.swa_utils`): anneals the lr to `swaLr` over `annealEpochs` steps
+ * (cosine or linear) and holds it, for stochastic weight averaging (`swa()` in the transforms).
+ */
+export class SWALR extends LRScheduler {
+  constructor(optimizer: SchedulableOptimizer, options: SwaOptions) {
+    super(
+      optimizer,
+      LRScheduler.family((groups) => swaFamily(options, groups)),
     );
   }
 }

@@ -370,17 +370,33 @@ fn vector<T: Real>(op: u32, args: &mut [f64], v: &mut [&mut [T]; BUFFERS]) -> Re
             let alpha = T::of(inputs[0]);
             for s in segs.clone() {
                 let x = &a[s.r[0].clone()];
-                for (y, &xi) in b[s.r[1].clone()].iter_mut().zip(x) {
-                    *y = *y + alpha * xi;
-                }
+                par::for_chunks(
+                    &mut b[s.r[1].clone()],
+                    x,
+                    &[],
+                    par,
+                    &|y: &mut [T], x: &[T], _: &[T]| {
+                        for (y, &xi) in y.iter_mut().zip(x) {
+                            *y = *y + alpha * xi;
+                        }
+                    },
+                );
             }
         }
         SCALE => {
             let alpha = T::of(inputs[0]);
             for s in segs.clone() {
-                for x in &mut a[s.r[0].clone()] {
-                    *x = alpha * *x;
-                }
+                par::for_chunks(
+                    &mut a[s.r[0].clone()],
+                    &[],
+                    &[],
+                    par,
+                    &|x: &mut [T], _: &[T], _: &[T]| {
+                        for x in x.iter_mut() {
+                            *x = alpha * *x;
+                        }
+                    },
+                );
             }
         }
         COPY => {
@@ -398,23 +414,44 @@ fn vector<T: Real>(op: u32, args: &mut [f64], v: &mut [&mut [T]; BUFFERS]) -> Re
             let (alpha, beta) = (T::of(inputs[0]), T::of(inputs[1]));
             for s in segs.clone() {
                 let (x, y) = (&a[s.r[0].clone()], &b[s.r[1].clone()]);
-                for ((z, &xi), &yi) in c[s.r[2].clone()].iter_mut().zip(x).zip(y) {
-                    *z = alpha * xi + beta * yi;
-                }
+                par::for_chunks(
+                    &mut c[s.r[2].clone()],
+                    x,
+                    y,
+                    par,
+                    &|z: &mut [T], x: &[T], y: &[T]| {
+                        for ((z, &xi), &yi) in z.iter_mut().zip(x).zip(y) {
+                            *z = alpha * xi + beta * yi;
+                        }
+                    },
+                );
             }
         }
         LERP => {
             let w = T::of(inputs[0]);
             for s in segs.clone() {
                 let y = &b[s.r[1].clone()];
-                for (x, &yi) in a[s.r[0].clone()].iter_mut().zip(y) {
-                    *x = *x + w * (yi - *x);
-                }
+                par::for_chunks(
+                    &mut a[s.r[0].clone()],
+                    y,
+                    &[],
+                    par,
+                    &|x: &mut [T], y: &[T], _: &[T]| {
+                        for (x, &yi) in x.iter_mut().zip(y) {
+                            *x = *x + w * (yi - *x);
+                        }
+                    },
+                );
             }
         }
         SWAP => {
             for s in segs.clone() {
-                a[s.r[0].clone()].swap_with_slice(&mut b[s.r[1].clone()]);
+                par::for_chunks2(
+                    &mut a[s.r[0].clone()],
+                    &mut b[s.r[1].clone()],
+                    par,
+                    &|x: &mut [T], y: &mut [T]| x.swap_with_slice(y),
+                );
             }
         }
         NORM => {
@@ -442,9 +479,17 @@ fn vector<T: Real>(op: u32, args: &mut [f64], v: &mut [&mut [T]; BUFFERS]) -> Re
             let coef = if c > 1.0 { 1.0 } else { c };
             let k = T::of(coef);
             for s in segs.clone() {
-                for x in &mut a[s.r[0].clone()] {
-                    *x = *x * k;
-                }
+                par::for_chunks(
+                    &mut a[s.r[0].clone()],
+                    &[],
+                    &[],
+                    par,
+                    &|x: &mut [T], _: &[T], _: &[T]| {
+                        for x in x.iter_mut() {
+                            *x = *x * k;
+                        }
+                    },
+                );
             }
             out[0] = total;
             out[1] = coef;

@@ -77,6 +77,96 @@ pub fn split_point(len: usize, left_ways: usize, ways: usize) -> usize {
     (len * left_ways / ways) & !63
 }
 
+fn cut<T>(s: &[T], mid: usize) -> (&[T], &[T]) {
+    if s.is_empty() {
+        (&[], &[])
+    } else {
+        s.split_at(mid)
+    }
+}
+
+fn cut_mut<T>(s: &mut [T], mid: usize) -> (&mut [T], &mut [T]) {
+    if s.is_empty() {
+        (&mut [], &mut [])
+    } else {
+        s.split_at_mut(mid)
+    }
+}
+
+/// An element loop over `a` (written) and `b`, `c` (read; empty or as long as `a`): `f` runs on
+/// matching chunks, split across threads on 64-element boundaries when the loop is long, each
+/// chunk in its AVX2 copy when the CPU has it. Element-wise, so the result is the same however it
+/// is split.
+pub fn for_chunks<T: Real>(
+    a: &mut [T],
+    b: &[T],
+    c: &[T],
+    parallel: bool,
+    f: &(impl Fn(&mut [T], &[T], &[T]) + Sync),
+) {
+    let ways = if parallel && a.len() >= PAR_MIN_LEN {
+        threads()
+    } else {
+        1
+    };
+    split3(a, b, c, ways, f);
+}
+
+fn split3<T: Real>(
+    a: &mut [T],
+    b: &[T],
+    c: &[T],
+    ways: usize,
+    f: &(impl Fn(&mut [T], &[T], &[T]) + Sync),
+) {
+    if ways <= 1 || a.len() < 128 {
+        return crate::simd::wide(|| f(a, b, c));
+    }
+    let left = ways / 2;
+    let mid = split_point(a.len(), left, ways);
+    let (a0, a1) = a.split_at_mut(mid);
+    let (b0, b1) = cut(b, mid);
+    let (c0, c1) = cut(c, mid);
+    join(
+        || split3(a0, b0, c0, left, f),
+        || split3(a1, b1, c1, ways - left, f),
+    );
+}
+
+/// As [`for_chunks`] with two written slices (`SWAP`).
+pub fn for_chunks2<T: Real>(
+    a: &mut [T],
+    b: &mut [T],
+    parallel: bool,
+    f: &(impl Fn(&mut [T], &mut [T]) + Sync),
+) {
+    let ways = if parallel && a.len() >= PAR_MIN_LEN {
+        threads()
+    } else {
+        1
+    };
+    split2(a, b, ways, f);
+}
+
+fn split2<T: Real>(
+    a: &mut [T],
+    b: &mut [T],
+    ways: usize,
+    f: &(impl Fn(&mut [T], &mut [T]) + Sync),
+) {
+    if ways <= 1 || a.len() < 128 {
+        return crate::simd::wide(|| f(a, b));
+    }
+    let left = ways / 2;
+    let mid = split_point(a.len(), left, ways);
+    let (a0, a1) = a.split_at_mut(mid);
+    let (b0, b1) = cut_mut(b, mid);
+    join(
+        || split2(a0, b0, left, f),
+        || split2(a1, b1, ways - left, f),
+    );
+}
+
 /// Length of a reduction block for `n` elements: a function of `n` alone.
 pub fn block_len(n: usize) -> usize {
     let per = n.div_ceil(MAX_BLOCKS).div_ceil(64) * 64;
@@ -180,7 +270,7 @@ fn fill_blocks<const K: usize>(
     if ways <= 1 || parts.len() < 2 {
         for (j, p) in parts.iter_mut().enumerate() {
             let start = (first + j) * b;
-            *p = f(start..(start + b).min(n));
+            *p = crate::simd::wide(|| f(start..(start + b).min(n)));
         }
         return;
     }

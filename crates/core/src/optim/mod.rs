@@ -24,4 +24,10 @@ registry! {
     sgd::Sgd => elementwise,
     adam::Adam => elementwise,
     adamw::AdamW => elementwise,
+    adagrad::Adagrad => elementwise,
+    rmsprop::RMSprop => elementwise,
+    adadelta::Adadelta => elementwise,
+    adamax::Adamax => elementwise,
+    nadam::NAdam => elementwise,
+    radam::RAdam => elementwise,
 }
