@@ -117,6 +117,27 @@ export function saveCheckpoint(dir: string, model: FitModel, options: SaveOption
   rmSync(old, { recursive: true, force: true });
 }
 
+/** `dir/epoch-NNNN` for epoch `epoch`, keeping only the newest `keep` saves when given. */
+export function saveEpochCheckpoint(
+  dir: string,
+  epoch: number,
+  keep: number | undefined,
+  model: FitModel,
+  options: SaveOptions,
+): string {
+  mkdirSync(dir, { recursive: true });
+  const target = join(dir, `epoch-${String(epoch).padStart(4, '0')}`);
+  saveCheckpoint(target, model, options);
+  if (keep !== undefined) {
+    const saved = readdirSync(dir)
+      .filter((n) => /^epoch-\d+$/.test(n))
+      .sort((a, b) => Number(a.slice(6)) - Number(b.slice(6)));
+    for (const n of saved.slice(0, Math.max(0, saved.length - keep)))
+      rmSync(join(dir, n), { recursive: true, force: true });
+  }
+  return target;
+}
+
 /** The checkpoint folder `path` names: itself, or its newest `epoch-*` sub-folder. */
 export function resolveCheckpoint(path: string): string {
   if (!existsSync(path)) throw new CheckpointError(`${path}: no such checkpoint folder`, path);

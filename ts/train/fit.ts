@@ -32,8 +32,6 @@
  * (seed, epoch, step); with the model, optimizer and scheduler state a checkpoint holds everything
  * the rest of the run depends on, and `resume` continues bit for bit (same backend).
  */
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import type { FloatArray } from '../backend/types.js';
 import { rangeError, typeError } from '../errors.js';
 import type { AnyOptimizer } from '../optim/optimizer.js';
@@ -41,17 +39,12 @@ import { Rng } from '../random.js';
 import type { Schedule } from '../schedule/functions.js';
 import { ReduceLROnPlateau } from '../schedule/plateau.js';
 import { describeType } from '../spec.js';
-import {
-  arenaFrom,
-  checkCheckpoint,
-  readCheckpoint,
-  restoreCheckpoint,
-  saveCheckpoint,
-  type SavableScheduler,
-} from './checkpoint.js';
+import type { Checkpoint, SavableScheduler } from './checkpoint.js';
+
+type CheckpointModule = typeof import('./checkpoint.js');
 import { checkBatchSize, Dataset, epochSeed, permutation, type DatasetInit } from './data.js';
 import { CheckpointError, DataError } from './errors.js';
-import { Progress, progressWanted } from './progress.js';
+import { createProgress, progressWanted } from './progress.js';
 import type { DeviceDataLike, FitModel } from './types.js';
 
 /** Salt that separates the dropout seeds from the shuffle seeds. */
@@ -512,12 +505,14 @@ export async function fit(
   // Resume: read and check the checkpoint whole before anything is written.
   let resumed: FitPosition | null = null;
   let bestWeights: FloatArray | null = null;
-  let ckpt = null;
-  if (options.resume !== undefined) {
+  // Checkpoints need Node's file system: loaded only when used, so fit runs in browsers too.
+  const cp = ck !== undefined || options.resume !== undefined ? await import('./checkpoint.js') : null;
+  let ckpt: Checkpoint | null = null;
+  if (options.resume !== undefined && cp) {
     if (typeof options.resume !== 'string')
       throw typeError('options.resume', `must be a checkpoint folder, got ${describeType(options.resume)}`);
-    ckpt = readCheckpoint(options.resume);
-    checkCheckpoint(ckpt, model, optimizer, savable);
+    ckpt = cp.readCheckpoint(options.resume);
+    cp.checkCheckpoint(ckpt, model, optimizer, savable);
     const pos = ckpt.meta.fit as FitPosition | null;
     if (!pos || typeof pos !== 'object')
       throw new CheckpointError(`${ckpt.dir}: the checkpoint was not saved by fit (no loop position)`, ckpt.dir);
@@ -554,9 +549,9 @@ export async function fit(
     throw e;
   }
   try {
-    if (ckpt) {
-      restoreCheckpoint(ckpt, model, optimizer, savable);
-      if (ckpt.best) bestWeights = arenaFrom(model, ckpt.best);
+    if (ckpt && cp) {
+      cp.restoreCheckpoint(ckpt, model, optimizer, savable);
+      if (ckpt.best) bestWeights = cp.arenaFrom(model, ckpt.best);
     }
     return await loop();
   } finally {
@@ -601,7 +596,7 @@ export async function fit(
         if (isThenable(r)) await r;
       }
     };
-    const progress = new Progress(
+    const progress = await createProgress(
       options.progress === 'auto' || options.progress === undefined ? progressWanted() : options.progress === true,
     );
     const stepsPerEpoch = Math.ceil(train.rows / batchSize);
@@ -746,20 +741,12 @@ export async function fit(
         }),
         early: early ? { best: encodeNum(best), bestEpoch, wait, hasBest: bestWeights !== null } : null,
       };
-      mkdirSync(ck.dir, { recursive: true });
-      saveCheckpoint(join(ck.dir, `epoch-${String(epoch).padStart(4, '0')}`), model, {
+      (cp as CheckpointModule).saveEpochCheckpoint(ck.dir, epoch, ck.keep, model, {
         optimizer,
         scheduler: savable,
         fit: position,
         best: early && early.restoreBestWeights ? bestWeights : null,
       });
-      if (ck.keep !== undefined) {
-        const saved = readdirSync(ck.dir)
-          .filter((n) => /^epoch-\d+$/.test(n))
-          .sort((a, b) => Number(a.slice(6)) - Number(b.slice(6)));
-        for (const n of saved.slice(0, Math.max(0, saved.length - ck.keep)))
-          rmSync(join(ck.dir, n), { recursive: true, force: true });
-      }
     }
   }
 }

@@ -3,7 +3,7 @@
  * stdout and stderr are terminals and `CI` is not set, so `downhill train --json | jq`, logs
  * and CI runs get no escape codes.
  */
-import cliProgress from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
 
 /** Whether `'auto'` shows the bar here. */
 export function progressWanted(): boolean {
@@ -20,24 +20,30 @@ export interface ProgressPayload {
   metric: string;
 }
 
-/** A bar over all steps of a run; no-op when disabled. */
+/** A bar over all steps of a run; no-op when disabled. `cli-progress` is loaded only when shown (it needs Node). */
+export async function createProgress(enabled: boolean): Promise<Progress> {
+  if (!enabled) return new Progress(null);
+  const cliProgress = (await import('cli-progress')).default;
+  return new Progress(
+    new cliProgress.SingleBar(
+      {
+        format:
+          'epoch {epoch}/{epochs} |{bar}| {percentage}% | step {value}/{total} | loss {loss}{metric} | ETA {eta_formatted}',
+        barsize: 24,
+        hideCursor: true,
+        clearOnComplete: false,
+        etaBuffer: 200,
+        stream: process.stderr,
+      },
+      cliProgress.Presets.shades_classic,
+    ),
+  );
+}
+
 export class Progress {
-  readonly #bar: cliProgress.SingleBar | null;
-  constructor(enabled: boolean) {
-    this.#bar = enabled
-      ? new cliProgress.SingleBar(
-          {
-            format:
-              'epoch {epoch}/{epochs} |{bar}| {percentage}% | step {value}/{total} | loss {loss}{metric} | ETA {eta_formatted}',
-            barsize: 24,
-            hideCursor: true,
-            clearOnComplete: false,
-            etaBuffer: 200,
-            stream: process.stderr,
-          },
-          cliProgress.Presets.shades_classic,
-        )
-      : null;
+  readonly #bar: SingleBar | null;
+  constructor(bar: SingleBar | null) {
+    this.#bar = bar;
   }
   get enabled(): boolean {
     return this.#bar !== null;
