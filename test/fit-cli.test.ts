@@ -36,6 +36,10 @@ describe('downhill train', () => {
     for (const need of ['SGD', 'SGD+momentum', 'Adam', 'AdamW', 'RMSprop']) expect(labels).toContain(need);
     expect(new Set(doc.comparison.map((c: { class: string }) => c.class))).toEqual(new Set(optimizerNames()));
     for (const c of doc.comparison) {
+      // An optimizer that cannot train this model (e.g. one that needs a closure) is reported, not fatal.
+      expect(['ok', 'diverged', 'failed']).toContain(c.status);
+      if (c.status === 'failed') expect(c.reason).toBeTypeOf('string');
+      if (!['SGD', 'SGD+momentum', 'Adam', 'AdamW', 'RMSprop'].includes(c.optimizer)) continue;
       expect(c.status).toBe('ok');
       expect(c.testAccuracy).toBeGreaterThan(0.5);
       expect(c.stateBytes).toBeTypeOf('number');

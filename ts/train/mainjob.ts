@@ -200,7 +200,7 @@ function toRow(entry: ComparisonEntry, r: FitResult | null, opt: AnyOptimizer | 
     testLoss: last?.valLoss ?? null,
     testAccuracy: last?.valAccuracy ?? null,
     seconds: r ? r.seconds : null,
-    stateBytes: opt ? opt.stateBytes() : null,
+    stateBytes: stateBytes(opt),
     history: (r?.history ?? []).map((h: EpochLogs) => ({
       epoch: h.epoch + 1,
       loss: h.loss,
@@ -209,6 +209,14 @@ function toRow(entry: ComparisonEntry, r: FitResult | null, opt: AnyOptimizer | 
       testAccuracy: h.valAccuracy ?? null,
     })),
   };
+}
+
+function stateBytes(opt: AnyOptimizer | null): number | null {
+  try {
+    return opt ? opt.stateBytes() : null;
+  } catch {
+    return null;
+  }
 }
 
 const pct = (v: number | null) => (v === null ? '—' : `${(100 * v).toFixed(2)} %`);
