@@ -21,11 +21,13 @@ import { MLP_BACKENDS, MLP_KERNEL, runMlpBench, type MlpBackend, type MlpRow, ty
 import { loadCases, runCase, type CaseResult, type Loaded } from './conformance/all.js';
 import './index.js';
 import { scheduleCommand, SCHEDULE_USAGE } from './schedule/cli.js';
+import { trainCommand, TrainUsageError, TRAIN_FLAGS, TRAIN_USAGE } from './train/cli.js';
 import { VERSION } from './version.js';
 
 const USAGE = `downhill ${VERSION}: gradient-descent optimizers on a Rust core (native addon, WASM, pure TS)
 
 usage:
+  ${TRAIN_USAGE}
   downhill info [--json]                      version, backends available and active, SIMD, threads
   downhill conformance DIR... [--backend native|wasm|js|all] [--json]
                                               run reference cases (*.json) found in each DIR
@@ -47,6 +49,7 @@ class UsageError extends Error {}
 /** Flags each command takes; `true` marks a boolean flag; `null`: the command checks its own. */
 const FLAGS: Record<string, Record<string, boolean> | null> = {
   schedule: null,
+  train: TRAIN_FLAGS,
   info: { json: true },
   conformance: { json: true, backend: false },
   bench: { json: true, kernels: false, backends: false, sizes: false, threads: false, rounds: false, seconds: false },
@@ -268,6 +271,8 @@ export async function main(argv: string[]): Promise<number> {
         return await info(json);
       case 'conformance':
         return await conformance(positional, flags.get('backend'), json);
+      case 'train':
+        return await trainCommand(positional, flags, out, err);
       case 'bench':
         if (positional.length > 0) throw new UsageError(`bench takes no arguments, got ${positional.join(' ')}`);
         return await bench(flags, json);
@@ -277,7 +282,7 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }
   } catch (e) {
-    if (e instanceof UsageError) {
+    if (e instanceof UsageError || e instanceof TrainUsageError) {
       err(`downhill: ${e.message}\n\n${USAGE}`);
       return 2;
     }

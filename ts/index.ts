@@ -72,3 +72,35 @@ export {
   type StepResult,
 } from './train/model.js';
 export { INIT_NAMES, InitRng, initDense, type InitName } from './train/init.js';
+export {
+  Dataset,
+  epochSeed,
+  permutation,
+  checkBatchSize,
+  type DatasetInit,
+  type Standardization,
+} from './train/data.js';
+export {
+  fit,
+  evaluate,
+  predict,
+  predictClasses,
+  checkDataFits,
+  type BatchLogs,
+  type Callbacks,
+  type CheckpointOptions,
+  type EarlyStoppingOptions,
+  type EpochLogs,
+  type FitContext,
+  type FitMode,
+  type FitOptions,
+  type FitPosition,
+  type FitResult,
+  type Metric,
+  type StepScheduler,
+  type StopReason,
+} from './train/fit.js';
+export { findLr, type LrFinderOptions, type LrFinderResult } from './train/lr-finder.js';
+export { encodeSafetensors, decodeSafetensors, type SafeDType, type SafeTensor } from './train/safetensors.js';
+export { DataError, CsvError, CheckpointError } from './train/errors.js';
+export type { FitModel, DeviceDataLike, ModelSpecLike } from './train/types.js';

@@ -45,6 +45,13 @@ export interface LineChartOptions {
 
 /** Okabe & Ito's colour-blind-safe palette (yellow left out: too light on white). */
 const COLORS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000'];
+/** Past the palette, later rounds of colours are told apart by the stroke: dotted, then dash-dot. */
+const ROUND_DASH = ['', '2 3', '8 3 2 3'];
+
+function dashOf(i: number, onRight: boolean): string {
+  const d = onRight ? '6 3' : ROUND_DASH[Math.floor(i / COLORS.length) % ROUND_DASH.length];
+  return d === '' ? '' : ` stroke-dasharray="${d}"`;
+}
 const FONT = "system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif";
 /** Average glyph width at 12px, to lay out the legend without measuring text. */
 const CHAR_WIDTH = 6.6;
@@ -210,7 +217,7 @@ export function lineChart(options: LineChartOptions): string {
     const y = 42 + r * 18;
     for (const it of row) {
       const color = COLORS[it.i % COLORS.length];
-      const dash = it.s.axis === 'right' ? ' stroke-dasharray="6 3"' : '';
+      const dash = dashOf(it.i, it.s.axis === 'right');
       out.push(
         `<line x1="${px(x)}" y1="${y - 4}" x2="${px(x + 24)}" y2="${y - 4}" stroke="${color}" stroke-width="2.5"${dash}/>`,
         `<text x="${px(x + 30)}" y="${y}">${escape(it.s.name)}</text>`,
@@ -265,7 +272,7 @@ export function lineChart(options: LineChartOptions): string {
       pen = true;
     }
     if (d === '') return;
-    const dash = onRight ? ' stroke-dasharray="6 3"' : '';
+    const dash = dashOf(i, onRight);
     out.push(
       `<path d="${d}" fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="2" stroke-linejoin="round"${dash}/>`,
     );
