@@ -24,4 +24,5 @@ registry! {
     sgd::Sgd => elementwise,
     adam::Adam => elementwise,
     adamw::AdamW => elementwise,
+    lamb::Lamb => tensorwise,
 }
