@@ -25,4 +25,5 @@ registry! {
     adam::Adam => elementwise,
     adamw::AdamW => elementwise,
     lamb::Lamb => tensorwise,
+    lars::Lars => tensorwise,
 }
