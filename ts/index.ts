@@ -17,6 +17,7 @@ export { Adam, type AdamOptions } from './optim/adam.js';
 export { AdamW, type AdamWOptions } from './optim/adamw.js';
 export { LAMB, type LAMBOptions } from './optim/lamb.js';
 export { LARS, type LARSOptions } from './optim/lars.js';
+export { AdaBelief, type AdaBeliefOptions } from './optim/adabelief.js';
 export { minimize, type MinimizeOptions, type MinimizeResult, type OptimizerChoice } from './minimize.js';
 export {
   getBackend,

@@ -26,4 +26,5 @@ registry! {
     adamw::AdamW => elementwise,
     lamb::Lamb => tensorwise,
     lars::Lars => tensorwise,
+    adabelief::AdaBelief => elementwise,
 }
