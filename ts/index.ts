@@ -18,6 +18,7 @@ export { AdamW, type AdamWOptions } from './optim/adamw.js';
 export { LAMB, type LAMBOptions } from './optim/lamb.js';
 export { LARS, type LARSOptions } from './optim/lars.js';
 export { AdaBelief, type AdaBeliefOptions } from './optim/adabelief.js';
+export { Yogi, type YogiOptions } from './optim/yogi.js';
 export { minimize, type MinimizeOptions, type MinimizeResult, type OptimizerChoice } from './minimize.js';
 export {
   getBackend,

@@ -27,4 +27,5 @@ registry! {
     lamb::Lamb => tensorwise,
     lars::Lars => tensorwise,
     adabelief::AdaBelief => elementwise,
+    yogi::Yogi => elementwise,
 }
