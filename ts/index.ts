@@ -19,6 +19,8 @@ export { LAMB, type LAMBOptions } from './optim/lamb.js';
 export { LARS, type LARSOptions } from './optim/lars.js';
 export { AdaBelief, type AdaBeliefOptions } from './optim/adabelief.js';
 export { Yogi, type YogiOptions } from './optim/yogi.js';
+export { ScheduleFreeAdamW, type ScheduleFreeAdamWOptions } from './optim/schedule-free-adamw.js';
+export { ScheduleFreeSGD, type ScheduleFreeSGDOptions } from './optim/schedule-free-sgd.js';
 export { minimize, type MinimizeOptions, type MinimizeResult, type OptimizerChoice } from './minimize.js';
 export {
   getBackend,

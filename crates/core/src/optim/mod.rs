@@ -28,4 +28,6 @@ registry! {
     lars::Lars => tensorwise,
     adabelief::AdaBelief => elementwise,
     yogi::Yogi => elementwise,
+    schedule_free_adamw::ScheduleFreeAdamW => elementwise,
+    schedule_free_sgd::ScheduleFreeSgd => elementwise,
 }
