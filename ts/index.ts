@@ -21,6 +21,7 @@ export { AdaBelief, type AdaBeliefOptions } from './optim/adabelief.js';
 export { Yogi, type YogiOptions } from './optim/yogi.js';
 export { ScheduleFreeAdamW, type ScheduleFreeAdamWOptions } from './optim/schedule-free-adamw.js';
 export { ScheduleFreeSGD, type ScheduleFreeSGDOptions } from './optim/schedule-free-sgd.js';
+export { Lookahead, type LookaheadOptions, type LookaheadStateDict } from './optim/lookahead.js';
 export { minimize, type MinimizeOptions, type MinimizeResult, type OptimizerChoice } from './minimize.js';
 export {
   getBackend,

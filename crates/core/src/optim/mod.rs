@@ -30,4 +30,5 @@ registry! {
     yogi::Yogi => elementwise,
     schedule_free_adamw::ScheduleFreeAdamW => elementwise,
     schedule_free_sgd::ScheduleFreeSgd => elementwise,
+    lookahead::SPEC => ts,
 }
