@@ -22,6 +22,7 @@ export { Yogi, type YogiOptions } from './optim/yogi.js';
 export { ScheduleFreeAdamW, type ScheduleFreeAdamWOptions } from './optim/schedule-free-adamw.js';
 export { ScheduleFreeSGD, type ScheduleFreeSGDOptions } from './optim/schedule-free-sgd.js';
 export { Lookahead, type LookaheadOptions, type LookaheadStateDict } from './optim/lookahead.js';
+export { AdaBound, type AdaBoundOptions } from './optim/adabound.js';
 export { minimize, type MinimizeOptions, type MinimizeResult, type OptimizerChoice } from './minimize.js';
 export {
   getBackend,

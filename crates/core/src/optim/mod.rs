@@ -31,4 +31,5 @@ registry! {
     schedule_free_adamw::ScheduleFreeAdamW => elementwise,
     schedule_free_sgd::ScheduleFreeSgd => elementwise,
     lookahead::SPEC => ts,
+    adabound::AdaBound => elementwise,
 }
