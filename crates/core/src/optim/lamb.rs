@@ -230,6 +230,29 @@ fn moments<T: Real>(
         // SAFETY: the CPU reported AVX2 just above; T is f32, so the casts are the identity.
         return unsafe { avx2::moments_f32(&k32, p, g, m, v, u, sp, su) };
     }
+    #[cfg(target_arch = "x86_64")]
+    if T::DTYPE == crate::real::DType::F64 && crate::simd::has_avx2() {
+        let c = |x: T| x.f64();
+        let k64 = K {
+            b1: c(k.b1),
+            omb1: c(k.omb1),
+            b2: c(k.b2),
+            omb2: c(k.omb2),
+            inv_bc1: c(k.inv_bc1),
+            inv_bc2: c(k.inv_bc2),
+            eps_root: c(k.eps_root),
+            eps: c(k.eps),
+            wd: c(k.wd),
+        };
+        let (p, g) = (bytemuck::cast_slice(p), bytemuck::cast_slice(g));
+        let (m, v, u) = (
+            bytemuck::cast_slice_mut(m),
+            bytemuck::cast_slice_mut(v),
+            bytemuck::cast_slice_mut(u),
+        );
+        // SAFETY: the CPU reported AVX2 just above; T is f64, so the casts are the identity.
+        return unsafe { avx2::moments_f64(&k64, p, g, m, v, u, sp, su) };
+    }
     moments_loop(k, p, g, m, v, u, sp, su)
 }
 
@@ -246,21 +269,30 @@ fn moments_loop<T: Real>(
 ) {
     let n = p.len();
     let (g, m, v, u) = (&g[..n], &mut m[..n], &mut v[..n], &mut u[..n]);
-    for i in 0..n {
-        let gi = g[i];
-        let mi = m[i] * k.b1 + gi * k.omb1;
-        let vi = v[i] * k.b2 + (gi * gi) * k.omb2;
-        m[i] = mi;
-        v[i] = vi;
-        let ui = direction(k, mi, vi, p[i]);
-        u[i] = ui;
-        let (pf, uf, l) = (p[i].f64(), ui.f64(), i % LANES);
-        sp[l] = sp[l] + pf * pf;
-        su[l] = su[l] + uf * uf;
+    let whole = n - n % LANES;
+    let mut i = 0;
+    // Eight elements at a time, element i in lane i mod 8, so LLVM can keep each lane's sum in
+    // a vector register (the AVX2 path above does it by hand).
+    while i < n {
+        let len = if i < whole { LANES } else { n - whole };
+        for l in 0..len {
+            let j = i + l;
+            let gj = g[j];
+            let mj = m[j] * k.b1 + gj * k.omb1;
+            let vj = v[j] * k.b2 + (gj * gj) * k.omb2;
+            m[j] = mj;
+            v[j] = vj;
+            let uj = direction(k, mj, vj, p[j]);
+            u[j] = uj;
+            let (pf, uf) = (p[j].f64(), uj.f64());
+            sp[l] = sp[l] + pf * pf;
+            su[l] = su[l] + uf * uf;
+        }
+        i += len;
     }
 }
 
-/// The f32 first pass in AVX2, written with intrinsics: auto-vectorised, this fused loop comes
+/// The first pass in AVX2, written with intrinsics: auto-vectorised, this fused loop comes
 /// out either with the divider at half width or with the sums stored back on every iteration
 /// (each twice as slow), depending on details LLVM does not promise. The operations are those
 /// of [`moments_loop`] (IEEE, no FMA), in the same order, so the bits are the same.
@@ -347,6 +379,84 @@ mod avx2 {
         _mm256_storeu_pd(su.as_mut_ptr(), u0);
         _mm256_storeu_pd(su.as_mut_ptr().add(4), u1);
         // The tail (fewer than 8 elements) goes to lanes 0.. in order, as in the plain loop.
+        moments_loop(
+            k,
+            &p[whole..n],
+            &g[whole..n],
+            &mut m[whole..n],
+            &mut v[whole..n],
+            &mut u[whole..n],
+            sp,
+            su,
+        );
+    }
+
+    /// The f64 first pass: lanes 0–3 and 4–7 are the two halves of each 8 elements.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn moments_f64(
+        k: &K<f64>,
+        p: &[f64],
+        g: &[f64],
+        m: &mut [f64],
+        v: &mut [f64],
+        u: &mut [f64],
+        sp: &mut [f64; LANES],
+        su: &mut [f64; LANES],
+    ) {
+        let n = p.len();
+        assert!(g.len() >= n && m.len() >= n && v.len() >= n && u.len() >= n);
+        let whole = n - n % LANES;
+        let b1 = _mm256_set1_pd(k.b1);
+        let omb1 = _mm256_set1_pd(k.omb1);
+        let b2 = _mm256_set1_pd(k.b2);
+        let omb2 = _mm256_set1_pd(k.omb2);
+        let inv_bc1 = _mm256_set1_pd(k.inv_bc1);
+        let inv_bc2 = _mm256_set1_pd(k.inv_bc2);
+        let eps_root = _mm256_set1_pd(k.eps_root);
+        let eps = _mm256_set1_pd(k.eps);
+        let wd = _mm256_set1_pd(k.wd);
+        // SAFETY (every pointer access below): i + 8 <= whole <= n, and every slice holds at
+        // least n elements (asserted above); unaligned loads and stores are used throughout.
+        let mut ap = [_mm256_loadu_pd(sp.as_ptr()), _mm256_loadu_pd(sp.as_ptr().add(4))];
+        let mut au = [_mm256_loadu_pd(su.as_ptr()), _mm256_loadu_pd(su.as_ptr().add(4))];
+        let mut i = 0;
+        while i < whole {
+            for h in 0..2 {
+                let j = i + 4 * h;
+                let gi = _mm256_loadu_pd(g.as_ptr().add(j));
+                let mi = _mm256_add_pd(
+                    _mm256_mul_pd(_mm256_loadu_pd(m.as_ptr().add(j)), b1),
+                    _mm256_mul_pd(gi, omb1),
+                );
+                let vi = _mm256_add_pd(
+                    _mm256_mul_pd(_mm256_loadu_pd(v.as_ptr().add(j)), b2),
+                    _mm256_mul_pd(_mm256_mul_pd(gi, gi), omb2),
+                );
+                _mm256_storeu_pd(m.as_mut_ptr().add(j), mi);
+                _mm256_storeu_pd(v.as_mut_ptr().add(j), vi);
+                let pi = _mm256_loadu_pd(p.as_ptr().add(j));
+                let den = _mm256_add_pd(
+                    _mm256_sqrt_pd(_mm256_add_pd(_mm256_mul_pd(vi, inv_bc2), eps_root)),
+                    eps,
+                );
+                let ui = _mm256_add_pd(
+                    _mm256_div_pd(_mm256_mul_pd(mi, inv_bc1), den),
+                    _mm256_mul_pd(wd, pi),
+                );
+                _mm256_storeu_pd(u.as_mut_ptr().add(j), ui);
+                ap[h] = _mm256_add_pd(ap[h], _mm256_mul_pd(pi, pi));
+                au[h] = _mm256_add_pd(au[h], _mm256_mul_pd(ui, ui));
+            }
+            i += LANES;
+        }
+        _mm256_storeu_pd(sp.as_mut_ptr(), ap[0]);
+        _mm256_storeu_pd(sp.as_mut_ptr().add(4), ap[1]);
+        _mm256_storeu_pd(su.as_mut_ptr(), au[0]);
+        _mm256_storeu_pd(su.as_mut_ptr().add(4), au[1]);
         moments_loop(
             k,
             &p[whole..n],
