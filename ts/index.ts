@@ -24,6 +24,14 @@ export { Adafactor, type AdafactorOptions } from './optim/adafactor.js';
 export { Muon, type MuonOptions } from './optim/muon.js';
 export { OptaxMuon, type OptaxMuonOptions } from './optim/optax_muon.js';
 export { LBFGS, type LBFGSOptions } from './optim/lbfgs.js';
+export { LAMB, type LAMBOptions } from './optim/lamb.js';
+export { LARS, type LARSOptions } from './optim/lars.js';
+export { AdaBelief, type AdaBeliefOptions } from './optim/adabelief.js';
+export { Yogi, type YogiOptions } from './optim/yogi.js';
+export { ScheduleFreeAdamW, type ScheduleFreeAdamWOptions } from './optim/schedule-free-adamw.js';
+export { ScheduleFreeSGD, type ScheduleFreeSGDOptions } from './optim/schedule-free-sgd.js';
+export { Lookahead, type LookaheadOptions, type LookaheadStateDict } from './optim/lookahead.js';
+export { AdaBound, type AdaBoundOptions } from './optim/adabound.js';
 export { minimize, type MinimizeOptions, type MinimizeResult, type OptimizerChoice } from './minimize.js';
 export {
   getBackend,

@@ -2,9 +2,10 @@
 import { registerRunner } from './index.js';
 import './optimizer.js';
 import './gradient.js';
+import './lbfgs.js';
+import './lookahead.js';
 import { runSchedulerCase } from './scheduler.js';
 
 registerRunner('scheduler', (c) => runSchedulerCase(c));
-import './lbfgs.js';
 
 export { loadCases, runCase, type CaseResult, type Loaded } from './index.js';

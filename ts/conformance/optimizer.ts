@@ -135,12 +135,16 @@ export function mapHyperparameters(
 
 /** Builders for specs whose construction is not `new Class(store, options)` (wrappers). */
 const BUILDERS = new Map<string, (store: ParamStore, c: OptimizerCase, mapped: Mapped) => AnyOptimizer>();
+/** Hyperparameters a builder reads itself (a wrapper's inner optimizer), kept out of the generic mapping. */
+const CONSUMED = new Map<string, readonly string[]>();
 
 export function registerCaseBuilder(
   spec: string,
   build: (store: ParamStore, c: OptimizerCase, mapped: Mapped) => AnyOptimizer,
+  consumes: readonly string[] = [],
 ): void {
   BUILDERS.set(spec, build);
+  CONSUMED.set(spec, consumes);
 }
 
 /** The optimizer for a case: one group, or one group per distinct mask pattern. */
@@ -181,8 +185,11 @@ function genericState(
   const sd = opt.stateDict();
   const perTensor: Record<string, number | ArrayLike<number>>[] = [];
   const shared: Record<string, number | ArrayLike<number>> = {};
+  // State dicts are positional over the groups in order; a case's tensors are in store order
+  // (they differ when masks split the tensors into groups).
+  const position = new Map(opt.paramGroups.flatMap((g) => [...g.params]).map((n, i) => [n, i]));
   for (let i = 0; i < tensors; i++) {
-    const e = sd.state[i] ?? {};
+    const e = sd.state[position.get(opt.params.names[i]) ?? -1] ?? {};
     const out: Record<string, number | ArrayLike<number>> = {};
     const step = (e.step as number | undefined) ?? 0;
     if (ref === 'torch') out.step = step;
@@ -254,7 +261,9 @@ export const runOptimizerCase: Runner = (c: Case, backend: Backend) => {
     { dtype: oc.dtype },
   );
   try {
-    const mapped = mapHyperparameters(spec, oc.hyperparameters, ref, names.length);
+    const consumed = CONSUMED.get(spec.name) ?? [];
+    const hp = Object.fromEntries(Object.entries(oc.hyperparameters).filter(([k]) => !consumed.includes(k)));
+    const mapped = mapHyperparameters(spec, hp, ref, names.length);
     const opt = buildForCase(spec, store, oc, mapped);
     const hooks = opt as unknown as ConformanceHooks;
     oc.steps.forEach((s, t) => {

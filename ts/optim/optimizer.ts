@@ -228,6 +228,38 @@ export abstract class Optimizer<O extends object> {
     return loss;
   }
 
+  /**
+   * Forgets every tensor's state, as if no step had been taken (Optax's `init`): the next step
+   * starts each slot from its initial value and counts from 1, and schedules restart at 0.
+   * Options, param groups and frozen tensors stay.
+   */
+  resetState(): void {
+    this.#assertLive();
+    this.#steps.fill(0);
+    this.#stepCalls = 0;
+  }
+
+  /**
+   * For subclasses that run core ops over their own state: the state buffer and, for each
+   * tensor that has taken a step and keeps slot `key`, its arena offset and the slot's place
+   * in the buffer. Null before the first step.
+   */
+  protected slotRanges(
+    key: string,
+  ): { buffer: Buffer; ranges: { name: string; offset: number; at: number; len: number }[] } | null {
+    this.#assertLive();
+    const k = this.#spec.state.findIndex((s) => s.key === key);
+    const layout = this.#layout;
+    if (k < 0 || !this.#state || !layout) return null;
+    const ranges = this.#order.flatMap((pos, row) => {
+      const at = layout.at[row][k];
+      if (at < 0 || this.#steps[pos] === 0) return [];
+      const e = this.#entries[pos];
+      return [{ name: e.name, offset: e.offset, at, len: layout.len[row][k] }];
+    });
+    return { buffer: this.#state, ranges };
+  }
+
   /** Zeroes the gradients of this optimizer's tensors. */
   zeroGrad(): void {
     this.#assertLive();

@@ -34,4 +34,12 @@ registry! {
     muon::Muon => tensorwise,
     optax_muon::OptaxMuon => tensorwise,
     lbfgs::SPEC => ts,
+    lamb::Lamb => tensorwise,
+    lars::Lars => tensorwise,
+    adabelief::AdaBelief => elementwise,
+    yogi::Yogi => elementwise,
+    schedule_free_adamw::ScheduleFreeAdamW => elementwise,
+    schedule_free_sgd::ScheduleFreeSgd => elementwise,
+    lookahead::SPEC => ts,
+    adabound::AdaBound => elementwise,
 }
