@@ -54,7 +54,8 @@ describe('downhill train', () => {
     );
     expect(md).toMatch(/\| SGD\+momentum \(momentum 0.9\) \|/);
     const svg = readFileSync(join(out, 'accuracy.svg'), 'utf8');
-    for (const l of labels) expect(svg).toContain(`>${l}<`);
+    // Rows that could not train this model (Muon steps matrices only; L-BFGS needs a closure) say why and are not plotted.
+    for (const c of doc.comparison) if (c.status !== 'failed') expect(svg).toContain(`>${c.optimizer}<`);
     const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
     expect(metrics.comparison).toHaveLength(labels.length);
   }, 300_000);

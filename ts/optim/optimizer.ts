@@ -6,7 +6,7 @@
  */
 import type { Buffer, FloatArray } from '../backend/types.js';
 import { BackendError, rangeError, typeError } from '../errors.js';
-import { HEADER, OP, TENSOR_STRIDE } from '../generated/specs.js';
+import { HEADER, OP, SPECS, TENSOR_STRIDE } from '../generated/specs.js';
 import type { ParamStore } from '../params.js';
 import {
   defaultValue,
@@ -772,7 +772,9 @@ export function registerOptimizer(name: string, cls: OptimizerClass): void {
 
 /** Names of every registered optimizer class. */
 export function optimizerNames(): string[] {
-  return [...CLASSES.values()].map((c) => c.name);
+  // In wire-id order, whatever order the class modules happened to be imported in.
+  const id = (name: string) => SPECS.find((s) => s.name.toLowerCase() === name.toLowerCase())?.id ?? Infinity;
+  return [...CLASSES.values()].map((c) => c.name).sort((a, b) => id(a) - id(b));
 }
 
 /** `new <name>(params, options)` by class name, case-insensitive (`'adamw'`, `'SGD'`). */
