@@ -224,3 +224,36 @@ describe('exact resume', () => {
     s.dispose();
   });
 });
+
+describe('fit() with a chain and with schedule-free', () => {
+  it('trains through chain(clip, AdamW, ema) and evaluates on the averaged weights; schedule-free evaluates x and keeps y', async () => {
+    const { Model, fit, Dataset, ScheduleFreeAdamW } = await import('../ts/index.js');
+    const rows = 256;
+    const x = inputs(rows * 4, 77, 0);
+    const y = Array.from({ length: rows }, (_, i) => (x[4 * i] + x[4 * i + 1] > 0 ? 1 : 0));
+    const data = new Dataset({ x: Float32Array.from(x), y: Float32Array.from(y), features: 4, classes: 2 });
+    const spec = {
+      inputs: 4,
+      layers: [{ out: 8, activation: 'relu' as const }, { out: 2 }],
+      loss: { name: 'softmax_cross_entropy' as const },
+    };
+    const m1 = new Model(ready[0], spec, { seed: 1 });
+    const c = chain(clipByGlobalNorm(1), new AdamW(m1.params, { lr: 0.02 }), ema(0.9));
+    const r1 = await fit(m1, c as never, data, {
+      epochs: 15,
+      batchSize: 32,
+      validationSplit: 0.25,
+      seed: 1,
+      progress: false,
+    });
+    expect(r1.history.at(-1)!.loss).toBeLessThan(r1.history[0].loss);
+    expect(r1.history.at(-1)!.valAccuracy).toBeGreaterThan(0.8);
+    const m2 = new Model(ready[0], spec, { seed: 1 });
+    const sf = new ScheduleFreeAdamW(m2.params, { lr: 0.02 });
+    const r2 = await fit(m2, sf, data, { epochs: 15, batchSize: 32, validationSplit: 0.25, seed: 1, progress: false });
+    expect(r2.history.at(-1)!.valAccuracy).toBeGreaterThan(0.8);
+    expect(() => sf.step()).not.toThrow(); // fit left the training point y in the params
+    m1.dispose();
+    m2.dispose();
+  });
+});

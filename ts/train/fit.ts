@@ -652,7 +652,7 @@ export async function fit(
         const logs: EpochLogs = { epoch, loss: lossSum / seen, lr: 0, steps: step, seconds: 0 };
         if (acc) logs.accuracy = correct / (seen * accDenominator);
         if (devVal) {
-          const v = evalDevice(model, devVal);
+          const v = withEvalParams(optimizer, () => evalDevice(model, devVal as DeviceDataLike));
           logs.valLoss = v.loss;
           if (v.accuracy !== null) logs.valAccuracy = v.accuracy;
         }
@@ -752,6 +752,26 @@ export async function fit(
 }
 
 /** Loss and accuracy (null for regression) of `model` on `data`, forward only (no dropout). */
+/**
+ * Runs `fn` with the parameters an optimizer means to be evaluated: schedule-free's average x
+ * (`eval()`/`train()`), a chain's EMA/SWA weights; the live parameters otherwise.
+ */
+export function withEvalParams<T>(optimizer: unknown, fn: () => T): T {
+  const o = optimizer as { eval?: unknown; train?: unknown; average?: unknown; withAveraged?: unknown };
+  if (typeof o.eval === 'function' && typeof o.train === 'function') {
+    (o.eval as () => void).call(o);
+    try {
+      return fn();
+    } finally {
+      (o.train as () => void).call(o);
+    }
+  }
+  if (o.average && typeof o.withAveraged === 'function' && (o.average as { count: number }).count > 0) {
+    return (o.withAveraged as (f: () => T) => T).call(o, fn);
+  }
+  return fn();
+}
+
 export function evaluate(
   model: FitModel,
   data: Dataset | DatasetInit,
