@@ -32,6 +32,7 @@ export { ScheduleFreeAdamW, type ScheduleFreeAdamWOptions } from './optim/schedu
 export { ScheduleFreeSGD, type ScheduleFreeSGDOptions } from './optim/schedule-free-sgd.js';
 export { Lookahead, type LookaheadOptions, type LookaheadStateDict } from './optim/lookahead.js';
 export { AdaBound, type AdaBoundOptions } from './optim/adabound.js';
+export { Lion, type LionOptions } from './optim/lion.js';
 export { minimize, type MinimizeOptions, type MinimizeResult, type OptimizerChoice } from './minimize.js';
 export {
   getBackend,

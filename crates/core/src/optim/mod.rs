@@ -42,4 +42,5 @@ registry! {
     schedule_free_sgd::ScheduleFreeSgd => elementwise,
     lookahead::SPEC => ts,
     adabound::AdaBound => elementwise,
+    lion::Lion => elementwise,
 }
