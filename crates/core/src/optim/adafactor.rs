@@ -40,7 +40,9 @@
 use crate::mathx;
 use crate::par;
 use crate::real::Real;
-use crate::spec::{Default as Def, Domain, Driver, HParam, Init, Kind, Len, Shape, Slot, Spec, When};
+use crate::spec::{
+    Default as Def, Domain, Driver, HParam, Init, Kind, Len, Shape, Slot, Spec, When,
+};
 use crate::step::{Tensor, Tensorwise, MAX_SLOTS};
 
 const LR: usize = 0;
@@ -50,7 +52,6 @@ const EPS2: usize = 3;
 const D: usize = 4;
 const WD: usize = 5;
 const MAXIMIZE: usize = 6;
-
 
 pub const SPEC: Spec = Spec {
     id: 17,

@@ -423,8 +423,14 @@ mod avx2 {
         let wd = _mm256_set1_pd(k.wd);
         // SAFETY (every pointer access below): i + 8 <= whole <= n, and every slice holds at
         // least n elements (asserted above); unaligned loads and stores are used throughout.
-        let mut ap = [_mm256_loadu_pd(sp.as_ptr()), _mm256_loadu_pd(sp.as_ptr().add(4))];
-        let mut au = [_mm256_loadu_pd(su.as_ptr()), _mm256_loadu_pd(su.as_ptr().add(4))];
+        let mut ap = [
+            _mm256_loadu_pd(sp.as_ptr()),
+            _mm256_loadu_pd(sp.as_ptr().add(4)),
+        ];
+        let mut au = [
+            _mm256_loadu_pd(su.as_ptr()),
+            _mm256_loadu_pd(su.as_ptr().add(4)),
+        ];
         let mut i = 0;
         while i < whole {
             for h in 0..2 {

@@ -225,7 +225,11 @@ fn newton_schulz_bf16<T: Real>(
     let store = |v: f32| T::of(bf16(v) as f64);
     let mut flipped = false;
     for _ in 0..steps {
-        let (src, dst): (&[T], &mut [T]) = if flipped { (&*y, &mut *x) } else { (&*x, &mut *y) };
+        let (src, dst): (&[T], &mut [T]) = if flipped {
+            (&*y, &mut *x)
+        } else {
+            (&*x, &mut *y)
+        };
         for i in 0..r {
             for j in 0..r {
                 a[i * r + j] = store(dot_bf16(&src[i * c..], 1, &src[j * c..], 1, c));
@@ -311,11 +315,7 @@ impl Tensorwise for Muon {
         for v in x.iter_mut() {
             *v = T::of(bf16(v.f64() as f32 / norm) as f64);
         }
-        let coef = [
-            t.hp(NS_A) as f32,
-            t.hp(NS_B) as f32,
-            t.hp(NS_C) as f32,
-        ];
+        let coef = [t.hp(NS_A) as f32, t.hp(NS_B) as f32, t.hp(NS_C) as f32];
         let in_y = newton_schulz_bf16(coef, t.hp(NS_STEPS) as usize, r, c, x, y, a, b);
         let o: &[T] = if in_y { y } else { x };
         let lr = t.hp(LR);

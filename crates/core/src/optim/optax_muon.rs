@@ -53,7 +53,9 @@ use crate::optim::muon::{ns_coefficient, wide};
 use crate::par;
 use crate::pow::powi_exact;
 use crate::real::Real;
-use crate::spec::{Default as Def, Domain, Driver, HParam, Init, Kind, Len, Shape, Slot, Spec, When};
+use crate::spec::{
+    Default as Def, Domain, Driver, HParam, Init, Kind, Len, Shape, Slot, Spec, When,
+};
 use crate::step::{Tensor, Tensorwise, MAX_SLOTS};
 
 const LR: usize = 0;
@@ -434,11 +436,7 @@ fn muon_branch<T: Real>(
             *v = *v / den;
         }
     }
-    let k = [
-        T::of(t.hp(NS_A)),
-        T::of(t.hp(NS_B)),
-        T::of(t.hp(NS_C)),
-    ];
+    let k = [T::of(t.hp(NS_A)), T::of(t.hp(NS_B)), T::of(t.hp(NS_C))];
     let steps = t.hp(NS_STEPS) as usize;
     let mut flipped = false;
     for s in 0..steps {

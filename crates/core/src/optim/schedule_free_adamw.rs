@@ -106,7 +106,10 @@ pub const SPEC: Spec = Spec {
         BETA1_SF,
         HParam::beta(2, 0.999),
         HParam::eps(1e-8),
-        HParam::weight_decay(0.0, "Decoupled weight decay, taken at y: d ← d + weightDecay·y."),
+        HParam::weight_decay(
+            0.0,
+            "Decoupled weight decay, taken at y: d ← d + weightDecay·y.",
+        ),
         WEIGHT_LR_POWER,
     ],
     state: &[
@@ -208,14 +211,7 @@ impl Elementwise for ScheduleFreeAdamW {
 
     fn plan<T: Real>(t: &Tensor<'_>, scalars: &mut [T]) -> Plan<T> {
         let b2 = t.hp(BETA2);
-        let avg = average(
-            t,
-            scalars,
-            t.hp(LR),
-            t.hp(WARMUP),
-            t.hp(BETA1),
-            t.hp(POWER),
-        );
+        let avg = average(t, scalars, t.hp(LR), t.hp(WARMUP), t.hp(BETA1), t.hp(POWER));
         Plan {
             avg,
             b2: T::of(b2),

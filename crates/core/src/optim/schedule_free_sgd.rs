@@ -79,14 +79,7 @@ impl Elementwise for ScheduleFreeSgd {
     fn plan<T: Real>(t: &Tensor<'_>, scalars: &mut [T]) -> Plan<T> {
         let wd = t.hp(WD);
         Plan {
-            avg: average(
-                t,
-                scalars,
-                t.hp(LR),
-                t.hp(WARMUP),
-                t.hp(BETA1),
-                t.hp(POWER),
-            ),
+            avg: average(t, scalars, t.hp(LR), t.hp(WARMUP), t.hp(BETA1), t.hp(POWER)),
             wd: T::of(if wd.is_nan() { 0.0 } else { wd }),
         }
     }
