@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildSchedulerCase, camelCase } from '../ts/conformance/scheduler.js';
 import {
-  chain,
+  chainSchedules,
   constantFactor,
   constantSchedule,
   cosineAnnealing,
@@ -77,7 +77,7 @@ function fnOf(spec: Spec, lr: number): Schedule | null {
     case 'SequentialLR':
       return sequential(members(), o.milestones as number[]);
     case 'ChainedScheduler':
-      return chain(members());
+      return chainSchedules(members());
     default:
       return null;
   }
@@ -165,7 +165,10 @@ describe('composition', () => {
     expect([0, 1, 2, 3, 4, 5, 6, 7].map(s)).toEqual([1, 1, 1, 10, 11, 0.5, 0.25, 0.125]);
   });
   it('chain multiplies the factors of scaling schedules (PyTorch ChainedScheduler docs)', () => {
-    const s = chain([constantFactor({ lr: 0.05, factor: 0.1, totalIters: 20 }), exponential({ lr: 0.05, gamma: 0.9 })]);
+    const s = chainSchedules([
+      constantFactor({ lr: 0.05, factor: 0.1, totalIters: 20 }),
+      exponential({ lr: 0.05, gamma: 0.9 }),
+    ]);
     for (let t = 0; t < 40; t++) {
       const want = 0.05 * (t < 20 ? 0.1 : 1) * 0.9 ** t;
       expect(Math.abs(s(t) - want)).toBeLessThanOrEqual(1e-14 * want);
@@ -181,12 +184,15 @@ describe('composition', () => {
     expect([0, 3, 4, 50].map(cst)).toEqual([0.1, 0.1, 0.2, 0.2]);
   });
   it('a nested composition starts over at its own step 0', () => {
-    const inner = chain([linear({ lr: 1, startFactor: 0.5, totalIters: 2 }), exponential({ lr: 1, gamma: 0.5 })]);
+    const inner = chainSchedules([
+      linear({ lr: 1, startFactor: 0.5, totalIters: 2 }),
+      exponential({ lr: 1, gamma: 0.5 }),
+    ]);
     const s = sequential([constantSchedule(3), inner], [2]);
     for (let t = 2; t < 8; t++) expect(s(t)).toBe(inner(t - 2));
   });
   it('functions made elsewhere compose as they are', () => {
-    const s = chain([(t: number) => 1 / (t + 1), exponential({ lr: 1, gamma: 0.5 })]);
+    const s = chainSchedules([(t: number) => 1 / (t + 1), exponential({ lr: 1, gamma: 0.5 })]);
     // The user function sets the lr outright each step; the exponential scales it by one gamma.
     expect([0, 1, 3].map(s)).toEqual([1, 0.25, 0.125]);
   });
@@ -245,7 +251,7 @@ describe('option checks name the option', () => {
     ['warmup then', () => warmup({ lr, warmupSteps: 2, then: 3 as never }), TypeError, /^options\.then: /],
     ['constant value', () => constantSchedule(Infinity), RangeError, /^value: /],
     ['no schedules', () => sequential([], []), RangeError, /^schedules: /],
-    ['not a schedule', () => chain([constantSchedule(1), 2 as never]), TypeError, /^schedules\[1\]: /],
+    ['not a schedule', () => chainSchedules([constantSchedule(1), 2 as never]), TypeError, /^schedules\[1\]: /],
     ['milestone count', () => sequential([constantSchedule(1), constantSchedule(2)], []), RangeError, /^milestones: /],
     [
       'milestones decreasing',

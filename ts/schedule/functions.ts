@@ -295,7 +295,7 @@ export function sequential(schedules: readonly Schedule[], milestones: readonly 
  * before tMax) the factors multiply; a closed-form member (lambda, warm restarts, cyclic, one-cycle)
  * sets the lr outright, and the members after it scale that value by their own step's factor only.
  */
-export function chain(schedules: readonly Schedule[]): Schedule {
+export function chainSchedules(schedules: readonly Schedule[]): Schedule {
   const ms = members(schedules);
   return fromRule(
     chainRule(

@@ -4,7 +4,7 @@
  * (`rules.ts`).
  */
 export {
-  chain,
+  chainSchedules,
   constantFactor,
   constantSchedule,
   cosineAnnealing,
