@@ -19,6 +19,7 @@ pub mod ops;
 pub mod optim;
 pub mod par;
 pub mod pow;
+pub mod product;
 pub mod real;
 pub mod registry;
 pub mod simd;

@@ -48,6 +48,7 @@
 use crate::error::{Error, Result};
 use crate::optim::adafactor::lerp;
 use crate::par;
+use crate::product;
 use crate::real::Real;
 use crate::spec::{Default as Def, Domain, Driver, HParam, Kind, Shape, Slot, Spec};
 use crate::step::{Tensor, Tensorwise, MAX_SLOTS};
@@ -184,32 +185,12 @@ fn next_f32(f: f32, up: bool) -> f32 {
     f32::from_bits(if (f > 0.0) == up { b + 1 } else { b - 1 })
 }
 
-/// `Σ_k x[k·xs]·y[k·ys]` over bfloat16 values, accumulated in f32 in the order of AVX512-BF16's
-/// `vdpbf16ps` (the kernel oneDNN runs for PyTorch's bfloat16 GEMM on CPUs that have it): pairs
-/// (k, k+1) in turn, the odd element's product added before the even one's, an odd length
-/// padded with a zero product. Products of bfloat16 values are exact in f32.
-#[inline(always)]
-fn dot_bf16<T: Real>(x: &[T], xs: usize, y: &[T], ys: usize, n: usize) -> f32 {
-    let v = |s: &[T], i: usize| s[i].f64() as f32;
-    let mut acc = 0.0f32;
-    let mut k = 0;
-    while k + 1 < n {
-        acc = acc + v(x, (k + 1) * xs) * v(y, (k + 1) * ys);
-        acc = acc + v(x, k * xs) * v(y, k * ys);
-        k += 2;
-    }
-    if k < n {
-        acc = acc + 0.0;
-        acc = acc + v(x, k * xs) * v(y, k * ys);
-    }
-    acc
-}
-
 /// Newton–Schulz in bfloat16 on the r × c matrix in `x` (already scaled); `y`, `a`, `b` are
 /// scratch of r·c, r·r, r·r. Returns which of `x` (false) or `y` (true) holds the result.
 ///
 /// Each product is PyTorch's `addmm(C, M, N, beta, alpha)` on bfloat16 as measured on its oneDNN
-/// path: `bf16(fma(beta, C, f32(alpha · dot)))`, the dot accumulated as in [`dot_bf16`].
+/// path: `bf16(fma(beta, C, f32(alpha · dot)))`, the dot accumulated in `vdpbf16ps` order
+/// ([`product::ordered_bf16`]).
 #[allow(clippy::too_many_arguments)]
 fn newton_schulz_bf16<T: Real>(
     coef: [f32; 3],
@@ -220,6 +201,7 @@ fn newton_schulz_bf16<T: Real>(
     y: &mut [T],
     a: &mut [T],
     b: &mut [T],
+    parallel: bool,
 ) -> bool {
     let [ca, cb, cc] = coef;
     let store = |v: f32| T::of(bf16(v) as f64);
@@ -230,23 +212,16 @@ fn newton_schulz_bf16<T: Real>(
         } else {
             (&*x, &mut *y)
         };
-        for i in 0..r {
-            for j in 0..r {
-                a[i * r + j] = store(dot_bf16(&src[i * c..], 1, &src[j * c..], 1, c));
-            }
-        }
-        for i in 0..r {
-            for j in 0..r {
-                let dot = dot_bf16(&a[i * r..], 1, &a[j..], r, r);
-                b[i * r + j] = store(fma32(cb, a[i * r + j].f64() as f32, cc * dot));
-            }
-        }
-        for i in 0..r {
-            for j in 0..c {
-                let dot = dot_bf16(&b[i * r..], 1, &src[j..], c, r);
-                dst[i * c + j] = store(fma32(ca, src[i * c + j].f64() as f32, dot));
-            }
-        }
+        // X·Xᵀ reads Xᵀ by rows: `dst` is free until the last product.
+        product::transpose(src, dst, r, c);
+        product::ordered_bf16(src, dst, a, (r, c, r), parallel, &|_, _, d| store(d));
+        let a: &[T] = a;
+        product::ordered_bf16(a, a, b, (r, r, r), parallel, &|i, j, d| {
+            store(fma32(cb, a[i * r + j].f64() as f32, cc * d))
+        });
+        product::ordered_bf16(b, src, dst, (r, r, c), parallel, &|i, j, d| {
+            store(fma32(ca, src[i * c + j].f64() as f32, d))
+        });
         flipped = !flipped;
     }
     flipped
@@ -316,7 +291,7 @@ impl Tensorwise for Muon {
             *v = T::of(bf16(v.f64() as f32 / norm) as f64);
         }
         let coef = [t.hp(NS_A) as f32, t.hp(NS_B) as f32, t.hp(NS_C) as f32];
-        let in_y = newton_schulz_bf16(coef, t.hp(NS_STEPS) as usize, r, c, x, y, a, b);
+        let in_y = newton_schulz_bf16(coef, t.hp(NS_STEPS) as usize, r, c, x, y, a, b, parallel);
         let o: &[T] = if in_y { y } else { x };
         let lr = t.hp(LR);
         let (fr, fc) = (rows as f64, cols as f64);

@@ -52,6 +52,7 @@
 use crate::optim::muon::{ns_coefficient, wide};
 use crate::par;
 use crate::pow::powi_exact;
+use crate::product;
 use crate::real::Real;
 use crate::spec::{
     Default as Def, Domain, Driver, HParam, Init, Kind, Len, Shape, Slot, Spec, When,
@@ -188,23 +189,11 @@ pub const SPEC: Spec = Spec {
 
 pub struct OptaxMuon;
 
-/// `Σ_k x[k]·y[k]` over two strided rows, summed in f64 in k order, rounded to `T`.
-#[inline(always)]
-fn dot<T: Real>(x: &[T], xs: usize, y: &[T], ys: usize, n: usize) -> T {
-    let mut acc = 0.0f64;
-    for k in 0..n {
-        acc = acc + x[k * xs].f64() * y[k * ys].f64();
-    }
-    T::of(acc)
-}
-
-/// `a ← X·Xᵀ` for the r × c matrix `x`.
-fn gram<T: Real>(x: &[T], r: usize, c: usize, a: &mut [T]) {
-    for i in 0..r {
-        for j in 0..r {
-            a[i * r + j] = dot(&x[i * c..], 1, &x[j * c..], 1, c);
-        }
-    }
+/// `a ← X·Xᵀ` for the r × c matrix `x`, each element summed in f64 in k order; `xt` (r·c, free
+/// at this point of the iteration) receives Xᵀ so that the product reads rows.
+fn gram<T: Real>(x: &[T], xt: &mut [T], r: usize, c: usize, a: &mut [T], parallel: bool) {
+    product::transpose(x, xt, r, c);
+    product::ordered(x, xt, a, (r, c, r), parallel, &|_, _, s| T::of(s));
 }
 
 /// One Newton–Schulz iteration given `a = X·Xᵀ`: `dst ← k0·X + (k1·A + (k2·A)·A)·X`.
@@ -218,20 +207,17 @@ fn ns_iteration<T: Real>(
     ca: &mut [T],
     b: &mut [T],
     dst: &mut [T],
+    parallel: bool,
 ) {
     for (o, &v) in ca.iter_mut().zip(a) {
         *o = k[2] * v;
     }
-    for i in 0..r {
-        for j in 0..r {
-            b[i * r + j] = k[1] * a[i * r + j] + dot(&ca[i * r..], 1, &a[j..], r, r);
-        }
-    }
-    for i in 0..r {
-        for j in 0..c {
-            dst[i * c + j] = k[0] * src[i * c + j] + dot(&b[i * r..], 1, &src[j..], c, r);
-        }
-    }
+    product::ordered(ca, a, b, (r, r, r), parallel, &|i, j, s| {
+        k[1] * a[i * r + j] + T::of(s)
+    });
+    product::ordered(b, src, dst, (r, r, c), parallel, &|i, j, s| {
+        k[0] * src[i * c + j] + T::of(s)
+    });
 }
 
 /// Largest eigenvalue of the symmetric r × r matrix `a` (destroyed), by cyclic Jacobi
@@ -445,7 +431,7 @@ fn muon_branch<T: Real>(
         } else {
             (&mut *x, &mut *y)
         };
-        gram(src, r, c, a);
+        gram(src, dst, r, c, a, parallel);
         if s == 0 && kind == AOL {
             // s_i = 1/√max(Σ_j |A_ij|, floor); X_ij·s_i; A_ij·s_i·s_j.
             let floor = T::of(PRECONDITION_FLOOR);
@@ -479,7 +465,7 @@ fn muon_branch<T: Real>(
                 *v = *v * sv2;
             }
         }
-        ns_iteration(k, r, c, src, a, ca, b, dst);
+        ns_iteration(k, r, c, src, a, ca, b, dst, parallel);
         flipped = !flipped;
     }
     let o: &mut [T] = if flipped { y } else { x };
