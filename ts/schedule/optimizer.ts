@@ -21,7 +21,12 @@ export interface SchedulableGroup {
  * when it is stepped before the optimizer.
  */
 export interface SchedulableOptimizer {
-  readonly paramGroups: SchedulableGroup[];
+  /**
+   * Live groups whose `lr` is a number when the scheduler is built (checked then: a group whose
+   * lr is itself a schedule function cannot also follow a scheduler object). Typed loosely so
+   * that every optimizer class, a `chain()` and a `combine()` fit.
+   */
+  readonly paramGroups: readonly object[];
   readonly stepCalls?: number;
 }
 
