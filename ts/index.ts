@@ -33,6 +33,7 @@ export { ScheduleFreeSGD, type ScheduleFreeSGDOptions } from './optim/schedule-f
 export { Lookahead, type LookaheadOptions, type LookaheadStateDict } from './optim/lookahead.js';
 export { AdaBound, type AdaBoundOptions } from './optim/adabound.js';
 export { Lion, type LionOptions } from './optim/lion.js';
+export { combine, Combined, type CombinedStateDict } from './optim/combine.js';
 export { minimize, type MinimizeOptions, type MinimizeResult, type OptimizerChoice } from './minimize.js';
 export {
   getBackend,

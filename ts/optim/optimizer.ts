@@ -764,6 +764,13 @@ const CLASSES = new Map<string, OptimizerClass>();
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyOptimizer = Optimizer<any>;
 export type OptimizerClass = new (params: ParamStore, options?: Record<string, unknown>) => AnyOptimizer;
+/** An optimizer class with both constructor forms: options, or param groups and defaults. */
+export type GroupedOptimizerClass = OptimizerClass &
+  (new (
+    params: ParamStore,
+    groups: readonly GroupSpec<Record<string, unknown>>[],
+    defaults?: Record<string, unknown>,
+  ) => AnyOptimizer);
 
 /** Makes a class available to `createOptimizer` by its name (called by each class module). */
 export function registerOptimizer(name: string, cls: OptimizerClass): void {
@@ -784,10 +791,15 @@ export function createOptimizer(
   options: Record<string, unknown> = {},
   arg = 'type',
 ): AnyOptimizer {
+  return new (optimizerClass(name, arg))(params, options);
+}
+
+/** The class of an optimizer by name (case-insensitive), to build it with param groups. */
+export function optimizerClass(name: string, arg = 'type'): GroupedOptimizerClass {
   if (typeof name !== 'string') throw typeError(arg, `must be an optimizer name, got ${describeType(name)}`);
   const cls = CLASSES.get(name.toLowerCase());
   if (!cls) throw rangeError(arg, `unknown optimizer ${JSON.stringify(name)}; one of ${optimizerNames().join(', ')}`);
-  return new cls(params, options);
+  return cls as unknown as GroupedOptimizerClass;
 }
 
 /** The param-group list: readable like an array, but its entries cannot be replaced, added or removed. */

@@ -21,6 +21,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { loadOptimizer, optimizerName, type TrainOptimizer } from './fit.js';
 import type { FloatArray } from '../backend/types.js';
 import type { AnyOptimizer, StateDict } from '../optim/optimizer.js';
 import { fromJSON } from '../state.js';
@@ -61,7 +62,7 @@ export interface Checkpoint {
 }
 
 export interface SaveOptions {
-  optimizer?: AnyOptimizer | null;
+  optimizer?: TrainOptimizer | null;
   scheduler?: SavableScheduler | null;
   /** The fit loop's position, stored in checkpoint.json. */
   fit?: unknown;
@@ -95,7 +96,7 @@ export function saveCheckpoint(dir: string, model: FitModel, options: SaveOption
     backend: model.params.backend.name,
     tensors: model.params.names,
     optimizer: optimizer
-      ? { name: optimizer.name, paramNames: optimizer.paramGroups.flatMap((g) => [...g.params]) }
+      ? { name: optimizerName(optimizer), paramNames: optimizer.paramGroups.flatMap((g) => [...g.params]) }
       : null,
     scheduler: scheduler ? { name: scheduler.name } : null,
     fit: fit ?? null,
@@ -237,7 +238,7 @@ function sameSpec(a: ModelSpecLike, b: ModelSpecLike): boolean {
 export function checkCheckpoint(
   ckpt: Checkpoint,
   model: FitModel,
-  optimizer?: AnyOptimizer | null,
+  optimizer?: TrainOptimizer | null,
   scheduler?: SavableScheduler | null,
 ): void {
   const { meta, dir } = ckpt;
@@ -282,9 +283,9 @@ export function checkCheckpoint(
   if (optimizer) {
     if (!ckpt.optimizer || !meta.optimizer)
       throw new CheckpointError(`${dir}: the checkpoint has no optimizer state`, where);
-    if (meta.optimizer.name !== optimizer.name) {
+    if (meta.optimizer.name !== optimizerName(optimizer)) {
       throw new CheckpointError(
-        `${dir}: the checkpoint's optimizer is ${meta.optimizer.name}, this one is ${optimizer.name}`,
+        `${dir}: the checkpoint's optimizer is ${meta.optimizer.name}, this one is ${optimizerName(optimizer)}`,
         where,
       );
     }
@@ -315,7 +316,7 @@ export function checkCheckpoint(
 export function restoreCheckpoint(
   ckpt: Checkpoint | string,
   model: FitModel,
-  optimizer?: AnyOptimizer | null,
+  optimizer?: TrainOptimizer | null,
   scheduler?: SavableScheduler | null,
 ): Checkpoint {
   const c = typeof ckpt === 'string' ? readCheckpoint(ckpt) : ckpt;
@@ -325,12 +326,12 @@ export function restoreCheckpoint(
   const optBefore = optimizer ? optimizer.stateDict() : null;
   const schedBefore = scheduler ? scheduler.stateDict() : null;
   try {
-    if (optimizer) optimizer.loadStateDict(c.optimizer as StateDict);
+    if (optimizer) loadOptimizer(optimizer, c.optimizer as StateDict);
     if (scheduler) scheduler.loadStateDict(c.scheduler as never);
     for (const t of params.tensors) params.data.set(c.tensors.get(t.name) as FloatArray, t.offset);
   } catch (e) {
     params.data.set(before);
-    if (optimizer && optBefore) optimizer.loadStateDict(optBefore);
+    if (optimizer && optBefore) loadOptimizer(optimizer, optBefore);
     if (scheduler && schedBefore) scheduler.loadStateDict(schedBefore as never);
     throw new CheckpointError(`${c.dir}: ${(e as Error).message}`, c.dir);
   }

@@ -34,7 +34,9 @@
  */
 import type { FloatArray } from '../backend/types.js';
 import { rangeError, typeError } from '../errors.js';
+import type { Combined } from '../optim/combine.js';
 import type { AnyOptimizer } from '../optim/optimizer.js';
+import type { Chain } from '../transform.js';
 import { Rng } from '../random.js';
 import type { Schedule } from '../schedule/functions.js';
 import { ReduceLROnPlateau } from '../schedule/plateau.js';
@@ -45,7 +47,7 @@ type CheckpointModule = typeof import('./checkpoint.js');
 import { checkBatchSize, Dataset, epochSeed, permutation, type DatasetInit } from './data.js';
 import { CheckpointError, DataError } from './errors.js';
 import { createProgress, progressWanted } from './progress.js';
-import type { DeviceDataLike, FitModel } from './types.js';
+import type { DeviceDataLike, FitModel, StepResult } from './types.js';
 
 /** Salt that separates the dropout seeds from the shuffle seeds. */
 const DROPOUT_SALT = 0x5bd1e995;
@@ -101,9 +103,12 @@ export interface BatchLogs {
   correct: number | null;
 }
 
+/** What fit() trains with: an optimizer, a chain of transformations around one, or a combination. */
+export type TrainOptimizer = AnyOptimizer | Chain | Combined;
+
 export interface FitContext {
   readonly model: FitModel;
-  readonly optimizer: AnyOptimizer;
+  readonly optimizer: TrainOptimizer;
   /** Epochs completed so far. */
   readonly epoch: number;
   readonly step: number;
@@ -297,14 +302,14 @@ function checkModel(model: unknown): FitModel {
   return m;
 }
 
-function checkOptimizer(optimizer: unknown, model: FitModel): AnyOptimizer {
-  const o = optimizer as AnyOptimizer;
+function checkOptimizer(optimizer: unknown, model: FitModel): TrainOptimizer {
+  const o = optimizer as TrainOptimizer;
   if (!o || typeof o !== 'object' || typeof o.step !== 'function' || typeof o.stateDict !== 'function') {
     throw typeError('optimizer', `must be an optimizer (new Adam(model.params, ...)), got ${describeType(optimizer)}`);
   }
   if (o.params !== model.params)
     throw rangeError('optimizer', "must be built on this model's params (new Adam(model.params, ...))");
-  if (o.disposed) throw rangeError('optimizer', 'was disposed');
+  if ((o as { disposed?: boolean }).disposed) throw rangeError('optimizer', 'was disposed');
   return o;
 }
 
@@ -337,7 +342,7 @@ function evalDevice(model: FitModel, dev: DeviceDataLike): { loss: number; accur
 /** Trains `model` with `optimizer` on `data`. See the module doc. */
 export async function fit(
   model: FitModel,
-  optimizer: AnyOptimizer,
+  optimizer: TrainOptimizer,
   data: Dataset | DatasetInit,
   options: FitOptions = {},
 ): Promise<FitResult> {
@@ -345,6 +350,7 @@ export async function fit(
   // ---- everything is checked before anything changes ------------------------------------
   model = checkModel(model);
   optimizer = checkOptimizer(optimizer, model);
+  const closureRequired = (optimizer as { closureRequired?: boolean }).closureRequired === true;
   if (options === null || typeof options !== 'object')
     throw typeError('options', `must be an object, got ${describeType(options)}`);
   for (const k of Object.keys(options)) {
@@ -629,8 +635,23 @@ export async function fit(
         for (let b = 0; b < stepsPerEpoch; b++) {
           const rows = order.subarray(b * batchSize, Math.min((b + 1) * batchSize, train.rows));
           if (scheduleFn && every === 'step') setLr(scheduleFn(step));
-          const r = model.trainStep(devTrain, rows, { seed: epochSeed(seed ^ DROPOUT_SALT, step) });
-          optimizer.step();
+          const stepSeed = { seed: epochSeed(seed ^ DROPOUT_SALT, step) };
+          let r: StepResult;
+          if (closureRequired) {
+            // L-BFGS evaluates the batch as often as its line search needs (the same dropout
+            // masks each time, so it sees one function); the metrics are those of its first
+            // evaluation, at the parameters the step started from.
+            let first: StepResult | null = null;
+            optimizer.step(() => {
+              const x = model.trainStep(devTrain, rows, stepSeed);
+              first ??= x;
+              return x.loss;
+            });
+            r = first as unknown as StepResult;
+          } else {
+            r = model.trainStep(devTrain, rows, stepSeed);
+            optimizer.step();
+          }
           step += 1;
           if (scheduler && every === 'step') scheduler.step();
           lossSum += model.spec.loss.reduction === 'sum' ? r.loss : r.loss * rows.length;
@@ -818,4 +839,14 @@ export function predictClasses(model: FitModel, x: Dataset | ArrayLike<number>):
     cls[r] = best;
   }
   return cls;
+}
+
+/** The optimizer's name in checkpoints: its class's spec name, or the wrapper's class name. */
+export function optimizerName(o: TrainOptimizer): string {
+  return (o as { name?: string }).name ?? o.constructor.name;
+}
+
+/** `loadStateDict` of any optimizer fit() trains with (each checks its own dict's shape). */
+export function loadOptimizer(o: TrainOptimizer, dict: unknown): void {
+  (o as { loadStateDict(d: unknown): void }).loadStateDict(dict);
 }

@@ -19,11 +19,11 @@
  * group options (lr schedules included) are put back exactly as they were.
  */
 import { rangeError, typeError } from '../errors.js';
+import { checkDataFits, loadOptimizer, type TrainOptimizer } from './fit.js';
 import type { AnyOptimizer } from '../optim/optimizer.js';
 import { Rng } from '../random.js';
 import { describeType } from '../spec.js';
 import { checkBatchSize, Dataset, epochSeed, permutation, type DatasetInit } from './data.js';
-import { checkDataFits } from './fit.js';
 import type { FitModel } from './types.js';
 
 export interface LrFinderOptions {
@@ -68,7 +68,7 @@ function num(v: unknown, arg: string, ok: (x: number) => boolean, rule: string):
 /** Runs the range test; see the module doc. */
 export function findLr(
   model: FitModel,
-  optimizer: AnyOptimizer,
+  optimizer: TrainOptimizer,
   data: Dataset | DatasetInit,
   options: LrFinderOptions = {},
 ): LrFinderResult {
@@ -141,7 +141,7 @@ export function findLr(
     }
   } finally {
     dev.dispose();
-    optimizer.loadStateDict(savedState);
+    loadOptimizer(optimizer, savedState);
     optimizer.paramGroups.forEach((g, i) => {
       const o = g as unknown as Record<string, unknown>;
       o.lr = savedGroups[i].lr;
