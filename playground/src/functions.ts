@@ -127,7 +127,7 @@ export const FUNCTIONS: readonly TestFunction[] = [
       ];
     },
     view: [-4.5, 4.5, -4.5, 4.5],
-    start: [-1, 1.5],
+    start: [-1, -1],
     minima: [[3, 0.5]],
     fmin: 0,
   },

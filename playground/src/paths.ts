@@ -83,8 +83,7 @@ export function initPaths(backend: BackendName): { shown(): void } {
   y0.id = 'start-y';
   const steps = numberInput(500, { min: 1, max: 20000, step: 1 });
   steps.id = 'steps';
-  const speed = slider('speed (steps per frame)', { min: 1, max: 100, step: 1, value: 4 });
-  speed.input.id = 'speed';
+  const speed = slider('speed (steps per frame)', { min: 1, max: 100, step: 1, value: 4, id: 'speed' });
   const dtype = select(
     [
       { value: 'float32', label: 'float32 (the library default)' },
@@ -261,8 +260,14 @@ export function initPaths(backend: BackendName): { shown(): void } {
       fnParams.replaceChildren();
       fnSliders = new Map();
       for (const p of fn.params) {
-        const s = slider(p.label, { min: p.min, max: p.max, step: p.step, value: p.default, unit: p.unit });
-        s.input.id = `fn-${p.name}`;
+        const s = slider(p.label, {
+          min: p.min,
+          max: p.max,
+          step: p.step,
+          value: p.default,
+          unit: p.unit,
+          id: `fn-${p.name}`,
+        });
         s.input.addEventListener('input', () => showFunction(false));
         fnSliders.set(p.name, s.input);
         fnParams.append(s.box);
@@ -352,6 +357,7 @@ export function initPaths(backend: BackendName): { shown(): void } {
             'data-y': String(y),
             'data-f': String(f),
             'data-status': r.status,
+            'data-options': JSON.stringify(r.config.options),
           },
           el(
             'th',

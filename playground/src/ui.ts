@@ -71,9 +71,9 @@ export function select(options: readonly { value: string; label: string }[], val
 /** A range slider with the value shown in an `<output>` beside it. */
 export function slider(
   label: string,
-  o: { min: number; max: number; step: number; value: number; unit?: string },
+  o: { min: number; max: number; step: number; value: number; unit?: string; id?: string },
 ): { box: HTMLDivElement; input: HTMLInputElement } {
-  const input = el('input', { type: 'range', id: uid('c'), min: o.min, max: o.max, step: o.step });
+  const input = el('input', { type: 'range', id: o.id ?? uid('c'), min: o.min, max: o.max, step: o.step });
   input.value = String(o.value);
   const out = el('output', { for: input.id, text: `${o.value}${o.unit ?? ''}` });
   input.addEventListener('input', () => (out.textContent = `${input.value}${o.unit ?? ''}`));
