@@ -13,7 +13,7 @@ import { extname, join, normalize, sep } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { functionById, settingsOf } from '../../playground/src/functions.js';
+import { FUNCTIONS, functionById, settingsOf } from '../../playground/src/functions.js';
 import type { Backend } from '../../ts/backend/types.js';
 import {
   cosineAnnealing,
@@ -129,6 +129,35 @@ async function nodeRun(
   store.dispose();
   return [x, y];
 }
+
+describe("the playground's 2-D functions (the page's own model)", () => {
+  it('have the gradients of their values (central differences) and their minima where they say', () => {
+    for (const fn of FUNCTIONS) {
+      const p = settingsOf(fn);
+      const [x0, x1, y0, y1] = fn.view;
+      for (let i = 0; i < 25; i++) {
+        // A fixed grid of points over the plotted square, off its symmetry lines.
+        const x = x0 + ((i % 5) + 0.37) * ((x1 - x0) / 5);
+        const y = y0 + (Math.floor(i / 5) + 0.61) * ((y1 - y0) / 5);
+        const h = 1e-6;
+        const fd = [
+          (fn.value(x + h, y, p) - fn.value(x - h, y, p)) / (2 * h),
+          (fn.value(x, y + h, p) - fn.value(x, y - h, p)) / (2 * h),
+        ];
+        const g = fn.grad(x, y, p);
+        const scale = Math.max(1, Math.abs(fd[0]), Math.abs(fd[1]));
+        expect(Math.abs(g[0] - fd[0]) / scale, `${fn.id} ∂x at (${x}, ${y})`).toBeLessThan(1e-6);
+        expect(Math.abs(g[1] - fd[1]) / scale, `${fn.id} ∂y at (${x}, ${y})`).toBeLessThan(1e-6);
+        expect(fn.value(x, y, p)).toBeGreaterThanOrEqual(fn.fmin);
+      }
+      for (const [mx, my] of fn.minima) {
+        expect(fn.value(mx, my, p), `${fn.id} f at (${mx}, ${my})`).toBeCloseTo(fn.fmin, 9);
+        const g = fn.grad(mx, my, p);
+        expect(Math.hypot(g[0], g[1]), `${fn.id} gradient at (${mx}, ${my})`).toBeLessThan(1e-4);
+      }
+    }
+  });
+});
 
 describe.skipIf(!run)('the playground in headless Chromium', () => {
   let out: string;
