@@ -12,9 +12,10 @@ use std::ops::Range;
 
 use crate::real::Real;
 
-/// Element loops at least this long are split across threads (native builds only).
-/// Below it, waking a second core costs more than it saves (see ARCHITECTURE.md).
-pub const PAR_MIN_LEN: usize = 1 << 16;
+/// Element loops at least this long are split across threads (native builds only). Measured
+/// with `examples/par_probe.rs` (ARCHITECTURE.md, "Threads and speed"): with the team below, a
+/// second thread pays from a few tens of thousands of elements.
+pub const PAR_MIN_LEN: usize = 1 << 15;
 
 /// Number of interleaved accumulators per block: element `i` of a block goes to lane `i % 8`.
 pub const LANES: usize = 8;
@@ -28,7 +29,7 @@ pub const MIN_BLOCK: usize = 4096;
 pub fn threads() -> usize {
     #[cfg(feature = "threads")]
     {
-        rayon::current_num_threads()
+        rayon::current_num_threads().clamp(1, team::MAX_WORKERS)
     }
     #[cfg(not(feature = "threads"))]
     {
@@ -36,7 +37,8 @@ pub fn threads() -> usize {
     }
 }
 
-/// Runs `a` and `b`, on two threads when the `threads` feature is on.
+/// Runs `a` and `b`, on two threads when the `threads` feature is on (rayon's pool: the model
+/// ops, which run inside it, and tensor-wise kernels that need two different closures).
 #[inline]
 pub fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
 where
@@ -71,31 +73,85 @@ pub fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     f()
 }
 
-/// Where to split `len` elements into `left_ways` of `ways` pieces, on a 64-element boundary.
+/// Ways to split a loop of `len` elements: the thread count when `parallel` and the loop is at
+/// least `min_len` long, else 1.
 #[inline]
-pub fn split_point(len: usize, left_ways: usize, ways: usize) -> usize {
-    (len * left_ways / ways) & !63
-}
-
-fn cut<T>(s: &[T], mid: usize) -> (&[T], &[T]) {
-    if s.is_empty() {
-        (&[], &[])
+pub fn ways(len: usize, parallel: bool, min_len: usize) -> usize {
+    if parallel && len >= min_len {
+        threads()
     } else {
-        s.split_at(mid)
+        1
     }
 }
 
-fn cut_mut<T>(s: &mut [T], mid: usize) -> (&mut [T], &mut [T]) {
+/// Runs `f` over `0..items` cut into ranges (whole multiples of `align`, except the last), on
+/// `ways` threads: the caller and `ways − 1` helpers of the team (see [`team`]). Each thread
+/// starts on its own contiguous share, in pieces, and takes pieces from the back of another's
+/// share when its own is done, so a helper that wakes late or is descheduled delays nothing but
+/// its current piece, and in steady state each thread keeps touching the same memory. `f` must
+/// not depend on how the items are cut (element loops; blocks of a fixed-order reduction).
+pub fn for_ranges(items: usize, align: usize, ways: usize, f: &(impl Fn(Range<usize>) + Sync)) {
+    #[cfg(feature = "threads")]
+    if ways > 1 && items > align {
+        return team::for_ranges(items, align.max(1), ways, f);
+    }
+    let _ = (align, ways);
+    if items > 0 {
+        f(0..items)
+    }
+}
+
+/// A mutable slice that the threads of one [`for_ranges`] call write in disjoint ranges.
+#[derive(Clone, Copy)]
+pub struct Shared<T> {
+    ptr: *mut T,
+    len: usize,
+}
+
+// SAFETY: `Shared` only hands out ranges that its users keep disjoint (see `at`), so sharing the
+// pointer between threads cannot create two live references to one element.
+unsafe impl<T: Send> Sync for Shared<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Send for Shared<T> {}
+
+impl<T> Shared<T> {
+    pub fn new(s: &mut [T]) -> Shared<T> {
+        Shared {
+            ptr: s.as_mut_ptr(),
+            len: s.len(),
+        }
+    }
+
+    /// The elements `r` of the slice, or an empty slice when the slice is empty (an absent
+    /// state slot).
+    ///
+    /// # Safety
+    /// No other live reference may cover any element of `r`, and the slice `new` was made from
+    /// must outlive the result.
+    #[inline]
+    pub unsafe fn at<'a>(self, r: Range<usize>) -> &'a mut [T] {
+        if self.len == 0 {
+            return &mut [];
+        }
+        assert!(r.start <= r.end && r.end <= self.len);
+        // SAFETY: in bounds (checked above); exclusivity is the caller's promise.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(r.start), r.len()) }
+    }
+}
+
+/// `s[r]`, or an empty slice when `s` is empty (an absent input).
+#[inline]
+pub fn part<T>(s: &[T], r: Range<usize>) -> &[T] {
     if s.is_empty() {
-        (&mut [], &mut [])
+        s
     } else {
-        s.split_at_mut(mid)
+        &s[r]
     }
 }
 
 /// An element loop over `a` (written) and `b`, `c` (read; empty or as long as `a`): `f` runs on
-/// matching chunks, split across threads on 64-element boundaries when the loop is long, each
-/// chunk in its AVX2 copy when the CPU has it. Element-wise, so the result is the same however it
+/// matching pieces, split across threads on 64-element boundaries when the loop is long, each
+/// piece in its AVX2 copy when the CPU has it. Element-wise, so the result is the same however it
 /// is split.
 pub fn for_chunks<T: Real>(
     a: &mut [T],
@@ -104,33 +160,17 @@ pub fn for_chunks<T: Real>(
     parallel: bool,
     f: &(impl Fn(&mut [T], &[T], &[T]) + Sync),
 ) {
-    let ways = if parallel && a.len() >= PAR_MIN_LEN {
-        threads()
-    } else {
-        1
-    };
-    split3(a, b, c, ways, f);
-}
-
-fn split3<T: Real>(
-    a: &mut [T],
-    b: &[T],
-    c: &[T],
-    ways: usize,
-    f: &(impl Fn(&mut [T], &[T], &[T]) + Sync),
-) {
-    if ways <= 1 || a.len() < 128 {
+    let n = a.len();
+    let ways = ways(n, parallel, PAR_MIN_LEN);
+    if ways <= 1 {
         return crate::simd::wide(|| f(a, b, c));
     }
-    let left = ways / 2;
-    let mid = split_point(a.len(), left, ways);
-    let (a0, a1) = a.split_at_mut(mid);
-    let (b0, b1) = cut(b, mid);
-    let (c0, c1) = cut(c, mid);
-    join(
-        || split3(a0, b0, c0, left, f),
-        || split3(a1, b1, c1, ways - left, f),
-    );
+    let sa = Shared::new(a);
+    for_ranges(n, 64, ways, &|r: Range<usize>| {
+        // SAFETY: `for_ranges` hands out disjoint ranges of 0..n, and `a` outlives the call.
+        let a = unsafe { sa.at(r.clone()) };
+        crate::simd::wide(|| f(a, part(b, r.clone()), part(c, r)))
+    });
 }
 
 /// As [`for_chunks`] with two written slices (`SWAP`).
@@ -140,31 +180,18 @@ pub fn for_chunks2<T: Real>(
     parallel: bool,
     f: &(impl Fn(&mut [T], &mut [T]) + Sync),
 ) {
-    let ways = if parallel && a.len() >= PAR_MIN_LEN {
-        threads()
-    } else {
-        1
-    };
-    split2(a, b, ways, f);
-}
-
-fn split2<T: Real>(
-    a: &mut [T],
-    b: &mut [T],
-    ways: usize,
-    f: &(impl Fn(&mut [T], &mut [T]) + Sync),
-) {
-    if ways <= 1 || a.len() < 128 {
+    let n = a.len();
+    let ways = ways(n, parallel, PAR_MIN_LEN);
+    if ways <= 1 {
         return crate::simd::wide(|| f(a, b));
     }
-    let left = ways / 2;
-    let mid = split_point(a.len(), left, ways);
-    let (a0, a1) = a.split_at_mut(mid);
-    let (b0, b1) = cut_mut(b, mid);
-    join(
-        || split2(a0, b0, left, f),
-        || split2(a1, b1, ways - left, f),
-    );
+    let (sa, sb) = (Shared::new(a), Shared::new(b));
+    for_ranges(n, 64, ways, &|r: Range<usize>| {
+        // SAFETY: `for_ranges` hands out disjoint ranges of 0..n, and both slices outlive the
+        // call.
+        let (a, b) = unsafe { (sa.at(r.clone()), sb.at(r)) };
+        crate::simd::wide(|| f(a, b))
+    });
 }
 
 /// Length of a reduction block for `n` elements: a function of `n` alone.
@@ -250,37 +277,19 @@ pub fn reduce<const K: usize>(
     let blocks = n.div_ceil(b);
     let mut parts = [[0.0f64; K]; MAX_BLOCKS];
     let parts = &mut parts[..blocks];
-    let ways = if parallel && n >= PAR_MIN_LEN {
-        threads()
-    } else {
-        1
-    };
-    fill_blocks(parts, 0, b, n, ways, f);
-    parts.iter().fold(init, |acc, p| merge(acc, *p))
-}
-
-fn fill_blocks<const K: usize>(
-    parts: &mut [[f64; K]],
-    first: usize,
-    b: usize,
-    n: usize,
-    ways: usize,
-    f: &(impl Fn(Range<usize>) -> [f64; K] + Sync),
-) {
-    if ways <= 1 || parts.len() < 2 {
-        for (j, p) in parts.iter_mut().enumerate() {
-            let start = (first + j) * b;
+    let sp = Shared::new(parts);
+    for_ranges(blocks, 1, ways(n, parallel, PAR_MIN_LEN), &|js: Range<
+        usize,
+    >| {
+        // SAFETY: `for_ranges` hands out disjoint ranges of block indices, and `parts`
+        // outlives the call.
+        let mine = unsafe { sp.at(js.clone()) };
+        for (p, j) in mine.iter_mut().zip(js) {
+            let start = j * b;
             *p = crate::simd::wide(|| f(start..(start + b).min(n)));
         }
-        return;
-    }
-    let left_ways = ways / 2;
-    let mid = parts.len() * left_ways / ways;
-    let (a, c) = parts.split_at_mut(mid);
-    join(
-        || fill_blocks(a, first, b, n, left_ways, f),
-        || fill_blocks(c, first + mid, b, n, ways - left_ways, f),
-    );
+    });
+    parts.iter().fold(init, |acc, p| merge(acc, *p))
 }
 
 /// Sum of `K` quantities over `0..n` (see [`reduce`]).
@@ -295,6 +304,266 @@ pub fn sum<const K: usize>(
         }
         a
     })
+}
+
+/// The team: `threads() − 1` helper threads of our own that run the pieces of [`for_ranges`]
+/// beside the caller, OpenMP-style.
+///
+/// Why not rayon's `join` for these loops: called from outside its pool (Node's main thread),
+/// `rayon::join` hands the whole job to a pool thread, which must wake, and wakes a second one
+/// for the other half, while the caller sleeps until both are done: three wake-ups per call,
+/// tens of microseconds on a VM, so a 2-thread split paid only from about 2^18 elements. Here
+/// the caller works on its own share at once; a helper spins for [`team::SPIN`] after a piece
+/// of work before it parks (so a loop of steps finds it awake), and whatever it has not taken
+/// when the caller is done is taken by the caller (the job is withdrawn from a helper that never
+/// woke). One caller at a time: a second concurrent caller (another Node worker thread, or a
+/// nested call) runs its loop alone.
+#[cfg(feature = "threads")]
+pub mod team {
+    use std::ops::Range;
+    use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    use std::thread::{self, Thread};
+    use std::time::{Duration, Instant};
+
+    /// Most threads a split uses (the caller and 63 helpers).
+    pub const MAX_WORKERS: usize = 64;
+    /// Pieces per thread: enough for the others to take over a late thread's share, few enough
+    /// that a piece stays long.
+    const PIECES: usize = 4;
+    /// How long a helper spins after its last piece before it parks. Long enough that the next
+    /// call of a loop of steps finds it awake, short next to a training step's other work.
+    pub const SPIN: Duration = Duration::from_micros(100);
+
+    const IDLE: u32 = 0;
+    const POSTED: u32 = 1;
+    const RUNNING: u32 = 2;
+    const DONE: u32 = 3;
+
+    /// A job as the helpers see it: a worker body, called with the worker's index.
+    struct Job {
+        body: *const (dyn Fn(usize) + Sync + 'static),
+        panicked: AtomicBool,
+    }
+
+    struct Helper {
+        state: AtomicU32,
+        job: AtomicPtr<Job>,
+        sleeping: AtomicBool,
+        thread: OnceLock<Thread>,
+    }
+
+    struct Team {
+        helpers: Vec<&'static Helper>,
+        busy: AtomicBool,
+    }
+
+    static TEAM: OnceLock<Team> = OnceLock::new();
+
+    fn team() -> &'static Team {
+        TEAM.get_or_init(|| {
+            let want = super::threads().saturating_sub(1);
+            let mut helpers = Vec::with_capacity(want);
+            for i in 0..want {
+                let h: &'static Helper = Box::leak(Box::new(Helper {
+                    state: AtomicU32::new(IDLE),
+                    job: AtomicPtr::new(std::ptr::null_mut()),
+                    sleeping: AtomicBool::new(false),
+                    thread: OnceLock::new(),
+                }));
+                let spawned = thread::Builder::new()
+                    .name(format!("downhill-team-{}", i + 1))
+                    .spawn(move || helper_loop(h, i + 1));
+                match spawned {
+                    Ok(j) => {
+                        let _ = h.thread.set(j.thread().clone());
+                        helpers.push(h);
+                    }
+                    Err(_) => break,
+                }
+            }
+            Team {
+                helpers,
+                busy: AtomicBool::new(false),
+            }
+        })
+    }
+
+    fn helper_loop(h: &'static Helper, index: usize) {
+        loop {
+            let mut since = Instant::now();
+            let mut spins = 0u32;
+            while h.state.load(Ordering::Acquire) != POSTED {
+                spins = spins.wrapping_add(1);
+                if spins % 256 != 0 || since.elapsed() < SPIN {
+                    std::hint::spin_loop();
+                    continue;
+                }
+                // Park; the poster checks `sleeping` after posting (both SeqCst), so one of the
+                // two sees the other's write and no wake-up is lost.
+                h.sleeping.store(true, Ordering::SeqCst);
+                if h.state.load(Ordering::SeqCst) != POSTED {
+                    thread::park();
+                }
+                h.sleeping.store(false, Ordering::SeqCst);
+                since = Instant::now();
+            }
+            // The poster may withdraw a job that is still POSTED; RUNNING makes it ours.
+            if h.state
+                .compare_exchange(POSTED, RUNNING, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+            {
+                continue;
+            }
+            let job = h.job.load(Ordering::Acquire);
+            // SAFETY: the poster keeps the job and everything its body borrows alive until it
+            // sees DONE (it waits for a RUNNING helper before returning, even when unwinding).
+            let job = unsafe { &*job };
+            // SAFETY: as above: `body` points into the poster's frame, alive until DONE.
+            let body = unsafe { &*job.body };
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(index))).is_err() {
+                job.panicked.store(true, Ordering::Relaxed);
+            }
+            h.state.store(DONE, Ordering::Release);
+        }
+    }
+
+    /// Withdraws or waits for the helpers a call posted to, and frees the team, on every way out
+    /// of the call (a panicking piece included).
+    struct Finish<'a> {
+        team: &'static Team,
+        posted: usize,
+        job: &'a Job,
+    }
+
+    impl Drop for Finish<'_> {
+        fn drop(&mut self) {
+            for h in &self.team.helpers[..self.posted] {
+                if h.state
+                    .compare_exchange(POSTED, IDLE, Ordering::AcqRel, Ordering::Acquire)
+                    .is_err()
+                {
+                    let mut spins = 0u32;
+                    while h.state.load(Ordering::Acquire) != DONE {
+                        spins = spins.wrapping_add(1);
+                        if spins < 1 << 14 {
+                            std::hint::spin_loop();
+                        } else {
+                            thread::yield_now();
+                        }
+                    }
+                    h.state.store(IDLE, Ordering::Relaxed);
+                }
+            }
+            self.team.busy.store(false, Ordering::Release);
+            let _ = self.job;
+        }
+    }
+
+    /// Claim ranges of piece indices, one per worker, packed as `lo | hi << 32`.
+    fn take_front(s: &AtomicU64) -> Option<u32> {
+        let mut cur = s.load(Ordering::Relaxed);
+        loop {
+            let (lo, hi) = (cur as u32, (cur >> 32) as u32);
+            if lo >= hi {
+                return None;
+            }
+            let next = (lo + 1) as u64 | (hi as u64) << 32;
+            match s.compare_exchange_weak(cur, next, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return Some(lo),
+                Err(c) => cur = c,
+            }
+        }
+    }
+
+    fn take_back(s: &AtomicU64) -> Option<u32> {
+        let mut cur = s.load(Ordering::Relaxed);
+        loop {
+            let (lo, hi) = (cur as u32, (cur >> 32) as u32);
+            if lo >= hi {
+                return None;
+            }
+            let next = lo as u64 | ((hi - 1) as u64) << 32;
+            match s.compare_exchange_weak(cur, next, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return Some(hi - 1),
+                Err(c) => cur = c,
+            }
+        }
+    }
+
+    pub(super) fn for_ranges(
+        items: usize,
+        align: usize,
+        ways: usize,
+        f: &(impl Fn(Range<usize>) + Sync),
+    ) {
+        let ways = ways.min(MAX_WORKERS).min(items / align).max(1);
+        let pieces = (ways * PIECES).min(items.div_ceil(align));
+        let piece = items.div_ceil(pieces).div_ceil(align) * align;
+        let pieces = items.div_ceil(piece) as u32;
+        let shares: [AtomicU64; MAX_WORKERS] = std::array::from_fn(|_| AtomicU64::new(0));
+        for (w, s) in shares.iter().enumerate().take(ways) {
+            let lo = (pieces as usize * w / ways) as u64;
+            let hi = (pieces as usize * (w + 1) / ways) as u64;
+            s.store(lo | hi << 32, Ordering::Relaxed);
+        }
+        let shares = &shares[..ways];
+        let run = |k: u32| {
+            let start = k as usize * piece;
+            f(start..(start + piece).min(items))
+        };
+        // Own share from the front, then the others' from the back (nearest first).
+        let body = |w: usize| {
+            while let Some(k) = take_front(&shares[w]) {
+                run(k);
+            }
+            for d in 1..ways {
+                let s = &shares[(w + d) % ways];
+                while let Some(k) = take_back(s) {
+                    run(k);
+                }
+            }
+        };
+        let team = team();
+        let helpers = team.helpers.len().min(ways - 1);
+        if helpers == 0
+            || team
+                .busy
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+        {
+            return body(0);
+        }
+        let body_ref: &(dyn Fn(usize) + Sync) = &body;
+        // SAFETY: only the lifetime is erased; `Finish` below keeps the frame (and so `body`
+        // and what it borrows) alive until every helper that took the job has finished it.
+        let body_ptr: *const (dyn Fn(usize) + Sync + 'static) =
+            unsafe { std::mem::transmute(body_ref as *const (dyn Fn(usize) + Sync)) };
+        let job = Job {
+            body: body_ptr,
+            panicked: AtomicBool::new(false),
+        };
+        let finish = Finish {
+            team,
+            posted: helpers,
+            job: &job,
+        };
+        for h in &team.helpers[..helpers] {
+            h.job
+                .store(&job as *const Job as *mut Job, Ordering::Relaxed);
+            h.state.store(POSTED, Ordering::SeqCst);
+            if h.sleeping.load(Ordering::SeqCst) {
+                if let Some(t) = h.thread.get() {
+                    t.unpark();
+                }
+            }
+        }
+        body(0);
+        drop(finish);
+        if job.panicked.load(Ordering::Relaxed) {
+            panic!("a piece of a parallel loop panicked on a helper thread");
+        }
+    }
 }
 
 #[cfg(test)]

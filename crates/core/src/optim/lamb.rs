@@ -129,7 +129,11 @@ impl Tensorwise for Lamb {
         let [m, v, ..] = slots;
         let u = &mut scratch[..n];
         let [pp, uu] = {
-            let (m, v, u) = (Shared::new(m), Shared::new(v), Shared::new(u));
+            let (m, v, u) = (
+                par::Shared::new(m),
+                par::Shared::new(v),
+                par::Shared::new(u),
+            );
             let p: &[T] = p;
             par::sum(n, parallel, &|r: Range<usize>| {
                 // SAFETY: `par::sum` hands each block range of 0..n to exactly one call, and the
@@ -153,39 +157,6 @@ fn trust_ratio(pn: f64, un: f64) -> f64 {
         1.0
     } else {
         pn / un
-    }
-}
-
-/// A slice that blocks of a fixed-order reduction write in disjoint pieces.
-#[derive(Clone, Copy)]
-pub(crate) struct Shared<T> {
-    ptr: *mut T,
-    len: usize,
-}
-
-// SAFETY: `Shared` only hands out disjoint ranges (see `at`), so sharing the pointer between the
-// threads of one reduction cannot create two live references to one element.
-unsafe impl<T: Send> Sync for Shared<T> {}
-// SAFETY: as above.
-unsafe impl<T: Send> Send for Shared<T> {}
-
-impl<T> Shared<T> {
-    pub(crate) fn new(s: &mut [T]) -> Shared<T> {
-        Shared {
-            ptr: s.as_mut_ptr(),
-            len: s.len(),
-        }
-    }
-
-    /// The elements `r` of the slice.
-    ///
-    /// # Safety
-    /// No other live reference may cover any element of `r`, and the slice `new` was made from
-    /// must outlive the result.
-    pub(crate) unsafe fn at<'a>(self, r: Range<usize>) -> &'a mut [T] {
-        assert!(r.start <= r.end && r.end <= self.len);
-        // SAFETY: in bounds (checked above); exclusivity is the caller's promise.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(r.start), r.len()) }
     }
 }
 
@@ -540,9 +511,9 @@ fn squares_loop<T: Real>(acc: &mut [f64; LANES], x: &[T]) {
 }
 
 /// Runs `f` on matching pieces of `p`, `s` (mutable) and `x`, `y`, each of the others either
-/// as long as `p` or empty, cut at the same 64-element boundaries as
-/// [`crate::par::split_point`] and spread over the threads when the tensor is long. Element
-/// loops only: every element sees the same operations on any split.
+/// as long as `p` or empty, cut on 64-element boundaries and spread over the threads when the
+/// tensor is long ([`crate::par::for_ranges`]). Element loops only: every element sees the same
+/// operations on any split.
 pub(crate) fn for_pieces<T: Real>(
     p: &mut [T],
     s: &mut [T],
@@ -551,44 +522,16 @@ pub(crate) fn for_pieces<T: Real>(
     parallel: bool,
     f: &(impl Fn(&mut [T], &mut [T], &[T], &[T]) + Sync),
 ) {
-    let ways = if parallel && p.len() >= par::PAR_MIN_LEN {
-        par::threads()
-    } else {
-        1
-    };
-    split(p, s, x, y, ways, f);
-}
-
-fn cut<T>(x: &[T], mid: usize) -> (&[T], &[T]) {
-    if x.is_empty() {
-        (x, x)
-    } else {
-        x.split_at(mid)
-    }
-}
-
-fn split<T: Real>(
-    p: &mut [T],
-    s: &mut [T],
-    x: &[T],
-    y: &[T],
-    ways: usize,
-    f: &(impl Fn(&mut [T], &mut [T], &[T], &[T]) + Sync),
-) {
-    if ways <= 1 || p.len() < 128 {
+    let n = p.len();
+    let ways = par::ways(n, parallel, par::PAR_MIN_LEN);
+    if ways <= 1 {
         return f(p, s, x, y);
     }
-    let left = ways / 2;
-    let mid = par::split_point(p.len(), left, ways);
-    let (pa, pb) = p.split_at_mut(mid);
-    let (sa, sb) = if s.is_empty() {
-        (&mut [][..], &mut [][..])
-    } else {
-        s.split_at_mut(mid)
-    };
-    let ((xa, xb), (ya, yb)) = (cut(x, mid), cut(y, mid));
-    par::join(
-        || split(pa, sa, xa, ya, left, f),
-        || split(pb, sb, xb, yb, ways - left, f),
-    );
+    let (sp, ss) = (par::Shared::new(p), par::Shared::new(s));
+    par::for_ranges(n, 64, ways, &|r: Range<usize>| {
+        // SAFETY: `for_ranges` hands out disjoint ranges of 0..n; `p` and `s` (n long or empty)
+        // outlive the call.
+        let (p, s) = unsafe { (sp.at(r.clone()), ss.at(r.clone())) };
+        f(p, s, par::part(x, r.clone()), par::part(y, r))
+    });
 }
