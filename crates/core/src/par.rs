@@ -15,7 +15,7 @@ use crate::real::Real;
 /// Element loops at least this long are split across threads (native builds only). Measured
 /// with `examples/par_probe.rs` (ARCHITECTURE.md, "Threads and speed"): with the team below, a
 /// second thread pays from a few tens of thousands of elements.
-pub const PAR_MIN_LEN: usize = 1 << 15;
+pub const PAR_MIN_LEN: usize = 1 << 16;
 
 /// Number of interleaved accumulators per block: element `i` of a block goes to lane `i % 8`.
 pub const LANES: usize = 8;
@@ -331,9 +331,21 @@ pub mod team {
     /// Pieces per thread: enough for the others to take over a late thread's share, few enough
     /// that a piece stays long.
     const PIECES: usize = 4;
+    /// Longest piece (in items), so that the last piece another thread waits for stays short.
+    const MAX_PIECE: usize = 1 << 14;
     /// How long a helper spins after its last piece before it parks. Long enough that the next
     /// call of a loop of steps finds it awake, short next to a training step's other work.
     pub const SPIN: Duration = Duration::from_micros(100);
+
+    fn spin_time() -> Duration {
+        static S: OnceLock<Duration> = OnceLock::new();
+        *S.get_or_init(|| {
+            std::env::var("DOWNHILL_SPIN_US")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .map_or(SPIN, Duration::from_micros)
+        })
+    }
 
     const IDLE: u32 = 0;
     const POSTED: u32 = 1;
@@ -359,6 +371,9 @@ pub mod team {
     }
 
     static TEAM: OnceLock<Team> = OnceLock::new();
+    pub static DBG_WAIT: AtomicU64 = AtomicU64::new(0);
+    pub static DBG_CALLS: AtomicU64 = AtomicU64::new(0);
+    pub static DBG_HELPER_PIECES: AtomicU64 = AtomicU64::new(0);
 
     fn team() -> &'static Team {
         TEAM.get_or_init(|| {
@@ -395,7 +410,7 @@ pub mod team {
             let mut spins = 0u32;
             while h.state.load(Ordering::Acquire) != POSTED {
                 spins = spins.wrapping_add(1);
-                if spins % 256 != 0 || since.elapsed() < SPIN {
+                if spins % 256 != 0 || since.elapsed() < spin_time() {
                     std::hint::spin_loop();
                     continue;
                 }
@@ -439,20 +454,24 @@ pub mod team {
     impl Drop for Finish<'_> {
         fn drop(&mut self) {
             for h in &self.team.helpers[..self.posted] {
-                if h.state
+                match h
+                    .state
                     .compare_exchange(POSTED, IDLE, Ordering::AcqRel, Ordering::Acquire)
-                    .is_err()
                 {
-                    let mut spins = 0u32;
-                    while h.state.load(Ordering::Acquire) != DONE {
-                        spins = spins.wrapping_add(1);
-                        if spins < 1 << 14 {
-                            std::hint::spin_loop();
-                        } else {
-                            thread::yield_now();
+                    // Withdrawn now or before: the helper never saw the job.
+                    Ok(_) | Err(IDLE) => {}
+                    Err(_) => {
+                        let mut spins = 0u32;
+                        while h.state.load(Ordering::Acquire) != DONE {
+                            spins = spins.wrapping_add(1);
+                            if spins < 1 << 14 {
+                                std::hint::spin_loop();
+                            } else {
+                                thread::yield_now();
+                            }
                         }
+                        h.state.store(IDLE, Ordering::Relaxed);
                     }
-                    h.state.store(IDLE, Ordering::Relaxed);
                 }
             }
             self.team.busy.store(false, Ordering::Release);
@@ -476,11 +495,15 @@ pub mod team {
         }
     }
 
+    /// Takes the last piece of another thread's share, but never its first unclaimed one: a
+    /// thread that is merely a little late then still finds its share where it left it (its
+    /// memory stays in its cache from call to call), while one that is descheduled or asleep
+    /// leaves all but one piece to the others.
     fn take_back(s: &AtomicU64) -> Option<u32> {
         let mut cur = s.load(Ordering::Relaxed);
         loop {
             let (lo, hi) = (cur as u32, (cur >> 32) as u32);
-            if lo >= hi {
+            if hi < lo + 2 {
                 return None;
             }
             let next = lo as u64 | ((hi - 1) as u64) << 32;
@@ -498,7 +521,9 @@ pub mod team {
         f: &(impl Fn(Range<usize>) + Sync),
     ) {
         let ways = ways.min(MAX_WORKERS).min(items / align).max(1);
-        let pieces = (ways * PIECES).min(items.div_ceil(align));
+        let pieces = (ways * PIECES)
+            .max(items / MAX_PIECE)
+            .min(items.div_ceil(align));
         let piece = items.div_ceil(pieces).div_ceil(align) * align;
         let pieces = items.div_ceil(piece) as u32;
         let shares: [AtomicU64; MAX_WORKERS] = std::array::from_fn(|_| AtomicU64::new(0));
@@ -509,6 +534,12 @@ pub mod team {
         }
         let shares = &shares[..ways];
         let run = |k: u32| {
+            if std::thread::current()
+                .name()
+                .is_some_and(|n| n.starts_with("downhill-team"))
+            {
+                DBG_HELPER_PIECES.fetch_add(1, Ordering::Relaxed);
+            }
             let start = k as usize * piece;
             f(start..(start + piece).min(items))
         };
@@ -559,7 +590,25 @@ pub mod team {
             }
         }
         body(0);
+        // A helper that has not picked the job up yet never will: withdraw it and do the piece
+        // its share still holds (the others leave a share's first unclaimed piece to its owner).
+        for (i, h) in team.helpers[..helpers].iter().enumerate() {
+            if h.state
+                .compare_exchange(POSTED, IDLE, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                while let Some(k) = take_front(&shares[i + 1]) {
+                    run(k);
+                }
+            }
+        }
+        let tw = Instant::now();
         drop(finish);
+        static DBG: OnceLock<bool> = OnceLock::new();
+        if *DBG.get_or_init(|| std::env::var_os("DOWNHILL_TEAM_DEBUG").is_some()) {
+            DBG_WAIT.fetch_add(tw.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            DBG_CALLS.fetch_add(1, Ordering::Relaxed);
+        }
         if job.panicked.load(Ordering::Relaxed) {
             panic!("a piece of a parallel loop panicked on a helper thread");
         }
