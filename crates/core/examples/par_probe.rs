@@ -190,16 +190,6 @@ fn main() {
             }
             let (a, b) = (median(one), median(two));
             println!("{k:<8} {n:>9} {a:>10.4} {b:>11.4} {:>8.2}", a / b);
-            {
-                use downhill_core::par::team::*;
-                use std::sync::atomic::Ordering::Relaxed;
-                let c = DBG_CALLS.swap(0, Relaxed).max(1);
-                println!(
-                    "   calls {c} wait/call {:.1} us helper pieces/call {:.2}",
-                    DBG_WAIT.swap(0, Relaxed) as f64 / c as f64 / 1e3,
-                    DBG_HELPER_PIECES.swap(0, Relaxed) as f64 / c as f64
-                );
-            }
         }
     }
 }

@@ -84,18 +84,24 @@ pub fn ways(len: usize, parallel: bool, min_len: usize) -> usize {
     }
 }
 
-/// Runs `f` over `0..items` cut into ranges (whole multiples of `align`, except the last), on
-/// `ways` threads: the caller and `ways − 1` helpers of the team (see [`team`]). Each thread
+/// Runs `f` over `0..items` cut into ranges (whole multiples of `align`, except the last; an item
+/// stands for `item_len` elements, which sizes the pieces), on `ways` threads: the caller and `ways − 1` helpers of the team (see [`team`]). Each thread
 /// starts on its own contiguous share, in pieces, and takes pieces from the back of another's
 /// share when its own is done, so a helper that wakes late or is descheduled delays nothing but
 /// its current piece, and in steady state each thread keeps touching the same memory. `f` must
 /// not depend on how the items are cut (element loops; blocks of a fixed-order reduction).
-pub fn for_ranges(items: usize, align: usize, ways: usize, f: &(impl Fn(Range<usize>) + Sync)) {
+pub fn for_ranges(
+    items: usize,
+    align: usize,
+    item_len: usize,
+    ways: usize,
+    f: &(impl Fn(Range<usize>) + Sync),
+) {
     #[cfg(feature = "threads")]
     if ways > 1 && items > align {
-        return team::for_ranges(items, align.max(1), ways, f);
+        return team::for_ranges(items, align.max(1), item_len.max(1), ways, f);
     }
-    let _ = (align, ways);
+    let _ = (align, item_len, ways);
     if items > 0 {
         f(0..items)
     }
@@ -166,7 +172,7 @@ pub fn for_chunks<T: Real>(
         return crate::simd::wide(|| f(a, b, c));
     }
     let sa = Shared::new(a);
-    for_ranges(n, 64, ways, &|r: Range<usize>| {
+    for_ranges(n, 64, 1, ways, &|r: Range<usize>| {
         // SAFETY: `for_ranges` hands out disjoint ranges of 0..n, and `a` outlives the call.
         let a = unsafe { sa.at(r.clone()) };
         crate::simd::wide(|| f(a, part(b, r.clone()), part(c, r)))
@@ -186,7 +192,7 @@ pub fn for_chunks2<T: Real>(
         return crate::simd::wide(|| f(a, b));
     }
     let (sa, sb) = (Shared::new(a), Shared::new(b));
-    for_ranges(n, 64, ways, &|r: Range<usize>| {
+    for_ranges(n, 64, 1, ways, &|r: Range<usize>| {
         // SAFETY: `for_ranges` hands out disjoint ranges of 0..n, and both slices outlive the
         // call.
         let (a, b) = unsafe { (sa.at(r.clone()), sb.at(r)) };
@@ -278,9 +284,8 @@ pub fn reduce<const K: usize>(
     let mut parts = [[0.0f64; K]; MAX_BLOCKS];
     let parts = &mut parts[..blocks];
     let sp = Shared::new(parts);
-    for_ranges(blocks, 1, ways(n, parallel, PAR_MIN_LEN), &|js: Range<
-        usize,
-    >| {
+    let ways = ways(n, parallel, PAR_MIN_LEN);
+    for_ranges(blocks, 1, b, ways, &|js: Range<usize>| {
         // SAFETY: `for_ranges` hands out disjoint ranges of block indices, and `parts`
         // outlives the call.
         let mine = unsafe { sp.at(js.clone()) };
@@ -331,21 +336,14 @@ pub mod team {
     /// Pieces per thread: enough for the others to take over a late thread's share, few enough
     /// that a piece stays long.
     const PIECES: usize = 4;
-    /// Longest piece (in items), so that the last piece another thread waits for stays short.
+    /// Longest piece in elements (at least one item), so that the last piece another thread
+    /// waits for stays short.
     const MAX_PIECE: usize = 1 << 14;
     /// How long a helper spins after its last piece before it parks. Long enough that the next
     /// call of a loop of steps finds it awake, short next to a training step's other work.
     pub const SPIN: Duration = Duration::from_micros(100);
-
-    fn spin_time() -> Duration {
-        static S: OnceLock<Duration> = OnceLock::new();
-        *S.get_or_init(|| {
-            std::env::var("DOWNHILL_SPIN_US")
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .map_or(SPIN, Duration::from_micros)
-        })
-    }
+    /// Spin after a job that came after a long pause.
+    const SHORT_SPIN: Duration = Duration::from_micros(5);
 
     const IDLE: u32 = 0;
     const POSTED: u32 = 1;
@@ -371,9 +369,6 @@ pub mod team {
     }
 
     static TEAM: OnceLock<Team> = OnceLock::new();
-    pub static DBG_WAIT: AtomicU64 = AtomicU64::new(0);
-    pub static DBG_CALLS: AtomicU64 = AtomicU64::new(0);
-    pub static DBG_HELPER_PIECES: AtomicU64 = AtomicU64::new(0);
 
     fn team() -> &'static Team {
         TEAM.get_or_init(|| {
@@ -405,12 +400,17 @@ pub mod team {
     }
 
     fn helper_loop(h: &'static Helper, index: usize) {
+        // Spin after a job only while jobs come close together (a loop of steps, of vector
+        // ops): after a long pause (a training step's forward and backward passes in between)
+        // the next job is probably far off too, and spinning would only take a core from them.
+        let mut spin = SPIN;
         loop {
-            let mut since = Instant::now();
+            let idle_since = Instant::now();
+            let mut since = idle_since;
             let mut spins = 0u32;
             while h.state.load(Ordering::Acquire) != POSTED {
                 spins = spins.wrapping_add(1);
-                if spins % 256 != 0 || since.elapsed() < spin_time() {
+                if spins % 256 != 0 || since.elapsed() < spin {
                     std::hint::spin_loop();
                     continue;
                 }
@@ -423,6 +423,11 @@ pub mod team {
                 h.sleeping.store(false, Ordering::SeqCst);
                 since = Instant::now();
             }
+            spin = if idle_since.elapsed() <= SPIN {
+                SPIN
+            } else {
+                SHORT_SPIN
+            };
             // The poster may withdraw a job that is still POSTED; RUNNING makes it ours.
             if h.state
                 .compare_exchange(POSTED, RUNNING, Ordering::Acquire, Ordering::Relaxed)
@@ -517,12 +522,31 @@ pub mod team {
     pub(super) fn for_ranges(
         items: usize,
         align: usize,
+        item_len: usize,
         ways: usize,
         f: &(impl Fn(Range<usize>) + Sync),
     ) {
         let ways = ways.min(MAX_WORKERS).min(items / align).max(1);
+        let team = team();
+        // The helpers this call gets: none when another call holds the team (a concurrent
+        // caller, or a split nested in a piece), which then runs alone.
+        let helpers = if ways > 1
+            && !team.helpers.is_empty()
+            && team
+                .busy
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+        {
+            team.helpers.len().min(ways - 1)
+        } else {
+            0
+        };
+        if helpers == 0 {
+            return f(0..items);
+        }
+        let ways = helpers + 1;
         let pieces = (ways * PIECES)
-            .max(items / MAX_PIECE)
+            .max(items / (MAX_PIECE / item_len).max(1))
             .min(items.div_ceil(align));
         let piece = items.div_ceil(pieces).div_ceil(align) * align;
         let pieces = items.div_ceil(piece) as u32;
@@ -534,12 +558,6 @@ pub mod team {
         }
         let shares = &shares[..ways];
         let run = |k: u32| {
-            if std::thread::current()
-                .name()
-                .is_some_and(|n| n.starts_with("downhill-team"))
-            {
-                DBG_HELPER_PIECES.fetch_add(1, Ordering::Relaxed);
-            }
             let start = k as usize * piece;
             f(start..(start + piece).min(items))
         };
@@ -555,16 +573,6 @@ pub mod team {
                 }
             }
         };
-        let team = team();
-        let helpers = team.helpers.len().min(ways - 1);
-        if helpers == 0
-            || team
-                .busy
-                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-                .is_err()
-        {
-            return body(0);
-        }
         let body_ref: &(dyn Fn(usize) + Sync) = &body;
         // SAFETY: only the lifetime is erased; `Finish` below keeps the frame (and so `body`
         // and what it borrows) alive until every helper that took the job has finished it.
@@ -602,13 +610,7 @@ pub mod team {
                 }
             }
         }
-        let tw = Instant::now();
         drop(finish);
-        static DBG: OnceLock<bool> = OnceLock::new();
-        if *DBG.get_or_init(|| std::env::var_os("DOWNHILL_TEAM_DEBUG").is_some()) {
-            DBG_WAIT.fetch_add(tw.elapsed().as_nanos() as u64, Ordering::Relaxed);
-            DBG_CALLS.fetch_add(1, Ordering::Relaxed);
-        }
         if job.panicked.load(Ordering::Relaxed) {
             panic!("a piece of a parallel loop panicked on a helper thread");
         }
@@ -639,5 +641,61 @@ mod tests {
         assert_eq!(one[0].to_bits(), many[0].to_bits());
         let exact: f64 = x.iter().map(|&v| (v as f64) * (v as f64)).sum();
         assert!((one[0] - exact).abs() <= 1e-12 * exact);
+    }
+
+    fn cover(items: usize, align: usize, ways: usize) {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        let seen: Vec<AtomicU32> = (0..items).map(|_| AtomicU32::new(0)).collect();
+        for_ranges(items, align, 1, ways, &|r: Range<usize>| {
+            assert!(r.start % align == 0 && r.start < r.end && r.end <= items);
+            for c in &seen[r] {
+                c.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        assert!(
+            seen.iter().all(|c| c.load(Ordering::Relaxed) == 1),
+            "{items} items, align {align}, {ways} ways"
+        );
+    }
+
+    #[test]
+    fn for_ranges_runs_every_item_exactly_once() {
+        for items in [0, 1, 63, 64, 65, 1000, 4096, 100_000, 1_000_003] {
+            for align in [1, 64] {
+                for ways in [1, 2, 3, 8] {
+                    cover(items, align, ways);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn concurrent_and_nested_calls_all_complete() {
+        // Several callers at once (one gets the team, the others run alone), each nesting a
+        // second split inside its pieces.
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..50 {
+                        for_ranges(200_000, 64, 1, 2, &|r: Range<usize>| {
+                            cover(r.len(), 64, 2);
+                        });
+                    }
+                });
+            }
+        });
+    }
+
+    #[test]
+    fn a_panicking_piece_reaches_the_caller_and_the_team_still_works() {
+        let r = std::panic::catch_unwind(|| {
+            for_ranges(1 << 20, 64, 1, 2, &|r: Range<usize>| {
+                if r.end == 1 << 20 {
+                    panic!("piece");
+                }
+            });
+        });
+        assert!(r.is_err());
+        cover(1 << 20, 64, 2);
     }
 }

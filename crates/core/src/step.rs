@@ -531,7 +531,7 @@ fn apply_par<A: Elementwise, T: Real>(
         return apply_dispatch::<A, T>(pl, p, g, s0, s1, s2, s3);
     }
     let sh = [p, s0, s1, s2, s3].map(par::Shared::new);
-    par::for_ranges(n, 64, ways, &|r: std::ops::Range<usize>| {
+    par::for_ranges(n, 64, 1, ways, &|r: std::ops::Range<usize>| {
         // SAFETY: `for_ranges` hands out disjoint ranges of 0..n; every slice is n long or empty
         // and outlives the call.
         let [p, s0, s1, s2, s3] = sh.map(|s| unsafe { s.at(r.clone()) });

@@ -333,13 +333,20 @@ mod avx2 {
                 _mm256_mul_ps(wd, pi),
             );
             _mm256_storeu_ps(u.as_mut_ptr().add(i), ui);
+            i += LANES;
+        }
+        // The sums in a second loop over the block, which is still in L1: inside the loop
+        // above, the conversions and f64 products competed with the divider's loop for the
+        // floating-point pipes (0.58 against 0.49 ns per element here, AMD EPYC).
+        i = 0;
+        while i < whole {
             let (pl, ph) = (
-                _mm256_cvtps_pd(_mm256_castps256_ps128(pi)),
-                _mm256_cvtps_pd(_mm256_extractf128_ps(pi, 1)),
+                _mm256_cvtps_pd(_mm_loadu_ps(p.as_ptr().add(i))),
+                _mm256_cvtps_pd(_mm_loadu_ps(p.as_ptr().add(i + 4))),
             );
             let (ul, uh) = (
-                _mm256_cvtps_pd(_mm256_castps256_ps128(ui)),
-                _mm256_cvtps_pd(_mm256_extractf128_ps(ui, 1)),
+                _mm256_cvtps_pd(_mm_loadu_ps(u.as_ptr().add(i))),
+                _mm256_cvtps_pd(_mm_loadu_ps(u.as_ptr().add(i + 4))),
             );
             p0 = _mm256_add_pd(p0, _mm256_mul_pd(pl, pl));
             p1 = _mm256_add_pd(p1, _mm256_mul_pd(ph, ph));
@@ -528,7 +535,7 @@ pub(crate) fn for_pieces<T: Real>(
         return f(p, s, x, y);
     }
     let (sp, ss) = (par::Shared::new(p), par::Shared::new(s));
-    par::for_ranges(n, 64, ways, &|r: Range<usize>| {
+    par::for_ranges(n, 64, 1, ways, &|r: Range<usize>| {
         // SAFETY: `for_ranges` hands out disjoint ranges of 0..n; `p` and `s` (n long or empty)
         // outlive the call.
         let (p, s) = unsafe { (sp.at(r.clone()), ss.at(r.clone())) };
