@@ -166,7 +166,16 @@ try {
           skipped.push({ kernel: k, backend, n, skipped: r.skipped });
           continue;
         }
-        results.push({ kernel: k, backend, n, nsPerParam: r.ns, nsPerStep: r.ns * n, threads: r.threads, lo: r.lo, hi: r.hi });
+        results.push({
+          kernel: k,
+          backend,
+          n,
+          nsPerParam: r.ns,
+          nsPerStep: r.ns * n,
+          threads: r.threads,
+          lo: r.lo,
+          hi: r.hi,
+        });
         parts.push(`${w.name} ${r.ns.toFixed(3)}`);
       }
       log(`${kernel.padEnd(17)} n=${short(n).padEnd(4)} ${parts.join('  ')}`);
@@ -188,7 +197,11 @@ for (const kernel of kernels) {
     const d = { kernel, n };
     if (nat && cs.length > 0) {
       const best = cs.reduce((a, b) => (b.nsPerParam < a.nsPerParam ? b : a));
-      Object.assign(d, { cBest: best.nsPerParam, cBestThreads: best.threads, nativeOverC: nat.nsPerParam / best.nsPerParam });
+      Object.assign(d, {
+        cBest: best.nsPerParam,
+        cBestThreads: best.threads,
+        nativeOverC: nat.nsPerParam / best.nsPerParam,
+      });
     }
     if (kernel === 'clip_norm' && nat) {
       // Bytes clip must move: read every gradient for the norm, then read and write it to scale.
@@ -284,7 +297,9 @@ if (cLabels.length > 0) {
   const tl = `${poolThreads}t`;
   if (results.some((r) => r.backend === 'native-1t') && poolThreads > 1) {
     md.push('');
-    md.push(`**Where threads pay**: time on one thread / time on ${poolThreads}, native · C (OpenMP), at n = ${sizeList}`);
+    md.push(
+      `**Where threads pay**: time on one thread / time on ${poolThreads}, native · C (OpenMP), at n = ${sizeList}`,
+    );
     md.push('');
     md.push('| kernel | native | C |');
     md.push('|---|--:|--:|');
