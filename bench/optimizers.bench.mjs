@@ -258,6 +258,7 @@ const cols = ['native', 'wasm', 'js', 'naive-js'].filter((b) => results.some((r)
 md.push(`| kernel | ${cols.join(' | ')} | naive-js / native |`);
 md.push(`|---|${cols.map(() => '--:').join('|')}|--:|`);
 for (const k of [...optKernels, ...transforms]) {
+  if (!results.some((r) => r.kernel === k)) continue;
   const cells = cols.map((b) => sizes.map((n) => ns(val(k, b, n))).join(' · '));
   const ratio = sizes
     .map((n) => {

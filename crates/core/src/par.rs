@@ -214,44 +214,121 @@ pub fn combine(a: [f64; LANES]) -> f64 {
 
 /// `Σ f(x[i])` over one block, in lanes.
 #[inline(always)]
-pub fn lane_sum<T: Real>(x: &[T], f: impl Fn(f64) -> f64) -> f64 {
+pub fn lane_sum<T: Real>(x: &[T], f: impl Fn(f64) -> f64 + Copy) -> f64 {
     let mut acc = [0.0f64; LANES];
+    add_lanes(&mut acc, x, f);
+    combine(acc)
+}
+
+/// `acc[i mod 8] += f(x[i])` in element order. Out of line, with its own AVX2 copy: inlined
+/// into the caller's closure, the loop was compiled without AVX2 (closures are not inlined into
+/// `simd::wide`'s AVX2 copy reliably), and next to the lanes' final combination LLVM pairs the
+/// lanes for that tree and shuffles on every element (clip measured 3× slower).
+#[inline(never)]
+pub fn add_lanes<T: Real>(acc: &mut [f64; LANES], x: &[T], f: impl Fn(f64) -> f64 + Copy) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2")]
+        unsafe fn wide<T: Real>(acc: &mut [f64; LANES], x: &[T], f: impl Fn(f64) -> f64 + Copy) {
+            lanes_loop(acc, x, f)
+        }
+        if crate::simd::has_avx2() {
+            // SAFETY: `wide` only needs AVX2, which the CPU reported just above.
+            return unsafe { wide(acc, x, f) };
+        }
+    }
+    lanes_loop(acc, x, f)
+}
+
+#[inline(always)]
+fn lanes_loop<T: Real>(acc: &mut [f64; LANES], x: &[T], f: impl Fn(f64) -> f64) {
+    let mut a = *acc;
     let chunks = x.chunks_exact(LANES);
     let rem = chunks.remainder();
     for c in chunks {
         for l in 0..LANES {
-            acc[l] = acc[l] + f(c[l].f64());
+            a[l] = a[l] + f(c[l].f64());
         }
     }
     for (l, &v) in rem.iter().enumerate() {
-        acc[l] = acc[l] + f(v.f64());
+        a[l] = a[l] + f(v.f64());
     }
-    combine(acc)
+    *acc = a;
 }
 
 /// `Σ f(x[i], y[i])` over one block, in lanes.
 #[inline(always)]
-pub fn lane_sum2<T: Real>(x: &[T], y: &[T], f: impl Fn(f64, f64) -> f64) -> f64 {
+pub fn lane_sum2<T: Real>(x: &[T], y: &[T], f: impl Fn(f64, f64) -> f64 + Copy) -> f64 {
+    let mut acc = [0.0f64; LANES];
+    add_lanes2(&mut acc, x, y, f);
+    combine(acc)
+}
+
+/// As [`add_lanes`] for `f(x[i], y[i])`.
+#[inline(never)]
+pub fn add_lanes2<T: Real>(
+    acc: &mut [f64; LANES],
+    x: &[T],
+    y: &[T],
+    f: impl Fn(f64, f64) -> f64 + Copy,
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2")]
+        unsafe fn wide<T: Real>(
+            acc: &mut [f64; LANES],
+            x: &[T],
+            y: &[T],
+            f: impl Fn(f64, f64) -> f64 + Copy,
+        ) {
+            lanes_loop2(acc, x, y, f)
+        }
+        if crate::simd::has_avx2() {
+            // SAFETY: `wide` only needs AVX2, which the CPU reported just above.
+            return unsafe { wide(acc, x, y, f) };
+        }
+    }
+    lanes_loop2(acc, x, y, f)
+}
+
+#[inline(always)]
+fn lanes_loop2<T: Real>(acc: &mut [f64; LANES], x: &[T], y: &[T], f: impl Fn(f64, f64) -> f64) {
     let n = x.len().min(y.len());
     let (x, y) = (&x[..n], &y[..n]);
-    let mut acc = [0.0f64; LANES];
+    let mut a = *acc;
     let whole = n - n % LANES;
     let mut i = 0;
     while i < whole {
         for l in 0..LANES {
-            acc[l] = acc[l] + f(x[i + l].f64(), y[i + l].f64());
+            a[l] = a[l] + f(x[i + l].f64(), y[i + l].f64());
         }
         i += LANES;
     }
     for l in 0..n - whole {
-        acc[l] = acc[l] + f(x[whole + l].f64(), y[whole + l].f64());
+        a[l] = a[l] + f(x[whole + l].f64(), y[whole + l].f64());
     }
-    combine(acc)
+    *acc = a;
 }
 
 /// `max |x[i]|` over one block; NaN if any element is NaN.
-#[inline(always)]
+#[inline(never)]
 pub fn lane_max_abs<T: Real>(x: &[T]) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2")]
+        unsafe fn wide<T: Real>(x: &[T]) -> f64 {
+            max_abs_loop(x)
+        }
+        if crate::simd::has_avx2() {
+            // SAFETY: `wide` only needs AVX2, which the CPU reported just above.
+            return unsafe { wide(x) };
+        }
+    }
+    max_abs_loop(x)
+}
+
+#[inline(always)]
+fn max_abs_loop<T: Real>(x: &[T]) -> f64 {
     let mut acc = [0.0f64; LANES];
     let chunks = x.chunks_exact(LANES);
     let rem = chunks.remainder();
