@@ -204,14 +204,22 @@ for (const kernel of kernels) {
       });
     }
     if (kernel === 'clip_norm' && nat) {
-      // Bytes clip must move: read every gradient for the norm, then read and write it to scale.
-      // At the thread count native uses: the read-only probe plus the in-place scale probe.
-      const t = `c-${nat.threads}t`;
-      const sum = get('probe_sum', t, n);
-      const scale = get('probe_scale', t, n);
-      if (sum && scale) {
-        const bound = sum.nsPerParam + scale.nsPerParam;
-        Object.assign(d, { bound, boundThreads: nat.threads, nativeOverBound: nat.nsPerParam / bound });
+      // Bytes clip must move: read every gradient for the norm, then read and write it to scale:
+      // the read-only probe plus the in-place scale probe. At native's thread count, as asked;
+      // and the best over thread counts (stricter whenever another count moved the bytes
+      // faster, e.g. when the machine's second core was busy during the 2-thread probes).
+      const at = (t) => {
+        const sum = get('probe_sum', `c-${t}t`, n);
+        const scale = get('probe_scale', `c-${t}t`, n);
+        return sum && scale ? sum.nsPerParam + scale.nsPerParam : undefined;
+      };
+      const same = at(nat.threads);
+      const all = cWorkers.map((w) => at(w.threads)).filter((x) => x !== undefined);
+      if (same !== undefined)
+        Object.assign(d, { bound: same, boundThreads: nat.threads, nativeOverBound: nat.nsPerParam / same });
+      if (all.length > 0) {
+        const best = Math.min(...all);
+        Object.assign(d, { boundBest: best, nativeOverBoundBest: nat.nsPerParam / best });
       }
     }
     if (Object.keys(d).length > 2) derived.push(d);
@@ -323,13 +331,15 @@ if (transforms.length > 0) {
   md.push('');
   md.push('**Clip by global L2 norm and EMA**, ns per parameter');
   md.push('');
-  md.push(`| op | n | ${cols.join(' | ')} | C best | memory bound | native / bound |`);
-  md.push(`|---|--:|${cols.map(() => '--:').join('|')}|--:|--:|--:|`);
+  md.push(
+    `| op | n | ${cols.join(' | ')} | C best | memory bound (native's threads) | native / bound | best bound | native / best bound |`,
+  );
+  md.push(`|---|--:|${cols.map(() => '--:').join('|')}|--:|--:|--:|--:|--:|`);
   for (const k of transforms) {
     for (const n of sizes.filter((x) => x >= 1e6)) {
       const d = derived.find((x) => x.kernel === k && x.n === n) ?? {};
       md.push(
-        `| ${k} | ${short(n)} | ${cols.map((b) => ns(val(k, b, n))).join(' | ')} | ${ns(d.cBest)} | ${d.bound === undefined ? '—' : `${ns(d.bound)} (${d.boundThreads}t)`} | ${d.nativeOverBound === undefined ? '—' : `**${times(d.nativeOverBound)}**`} |`,
+        `| ${k} | ${short(n)} | ${cols.map((b) => ns(val(k, b, n))).join(' | ')} | ${ns(d.cBest)} | ${d.bound === undefined ? '—' : `${ns(d.bound)} (${d.boundThreads}t)`} | ${d.nativeOverBound === undefined ? '—' : times(d.nativeOverBound)} | ${ns(d.boundBest)} | ${d.nativeOverBoundBest === undefined ? '—' : `**${times(d.nativeOverBoundBest)}**`} |`,
       );
     }
   }
@@ -347,7 +357,7 @@ if (transforms.length > 0) {
             return `${short(n)}: sum ${p('sum')}, scale ${p('scale')}, copy ${p('copy')}`;
           })
           .join('; ') +
-        ` (1 thread/${poolThreads} threads). The bound of clip is what it must move, a read of every gradient for the norm and a read and a write to scale, at the bandwidth the probes reach on native's thread count: sum + scale.`,
+        ` (1 thread/${poolThreads} threads). The bound of clip is what it must move, a read of every gradient for the norm and a read and a write to scale, at the bandwidth the probes reach (sum + scale), on native's thread count and at the best thread count.`,
     );
   }
 }

@@ -12,9 +12,9 @@ use std::ops::Range;
 
 use crate::real::Real;
 
-/// Element loops at least this long are split across threads (native builds only). Measured
-/// with `examples/par_probe.rs` (ARCHITECTURE.md, "Threads and speed"): with the team below, a
-/// second thread pays from a few tens of thousands of elements.
+/// Element loops and reductions at least this long are split across threads (native builds
+/// only). Measured with `examples/par_probe.rs` (ARCHITECTURE.md, "Threads and speed"): with the
+/// team below, a second thread pays from 64K elements for Adam, SGD and LAMB alike, and not at 32K.
 pub const PAR_MIN_LEN: usize = 1 << 16;
 
 /// Number of interleaved accumulators per block: element `i` of a block goes to lane `i % 8`.

@@ -21,12 +21,14 @@
 //! bound the loop as they bound Adam's. The bias corrections are applied as multiplications by
 //! reciprocals taken once in f64 (Optax divides), an ulp apart.
 //!
-//! Speed: the first pass does Adam's work (bound by the divider) plus the two f64 sums, which
-//! compete with it for the floating-point pipes; storing u and the second pass add the rest. A
-//! step costs 1.6–2.2× an Adam step at 1e6 parameters (float32 and float64, AMD EPYC, 2 cores;
-//! without the sums the two passes alone measure 1.55×). The AVX2 loops of the first pass are
-//! written with intrinsics: auto-vectorised, the fused loop came out with the divider at half
-//! width or with the sums stored back on every iteration, each about twice as slow.
+//! Speed: the first pass does Adam's work (bound by the divider) and, per 4096-element block, the
+//! two f64 lane sums over the block just written (still in L1): each lane's sum is a chain of
+//! dependent adds, at best 3 cycles per 8 elements, and fused into the divider's loop its
+//! conversions and products competed for the FP pipes (0.58 against 0.49 ns per element on AMD
+//! EPYC). Storing u and the second pass add the rest: a step costs about 1.6× an Adam step at 1e6
+//! parameters on two threads, 1.9× on one (ARCHITECTURE.md, "Threads and speed"). The AVX2 loops
+//! of the first pass are written with intrinsics: auto-vectorised, the fused loop came out with
+//! the divider at half width or with the sums stored back on every iteration.
 //!
 //! Reference: You et al., "Large Batch Optimization for Deep Learning: Training BERT in 76
 //! minutes" (ICLR 2020). Differences from the paper: no clipping function φ on ‖p‖ (Optax's
