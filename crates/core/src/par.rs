@@ -561,6 +561,33 @@ pub mod team {
         }
     }
 
+    /// Calls left to run on the caller alone (see [`note_call`]).
+    static ALONE: AtomicU32 = AtomicU32::new(0);
+    /// Consecutive calls in which the helpers did not pull their weight.
+    static MISSES: AtomicU32 = AtomicU32::new(0);
+    /// After this many such calls in a row, ...
+    const MISSES_TO_BACK_OFF: u32 = 3;
+    /// ... this many calls run alone before the team is tried again.
+    const BACK_OFF_CALLS: u32 = 64;
+
+    /// Backs off from the team when the other cores are busy. A call missed when the helpers
+    /// ran none of its pieces (they were asleep or descheduled the whole time) or the caller
+    /// waited for their last pieces for more than half of its own working time (a helper
+    /// was preempted in the middle of one): on a machine whose other cores run other work, a
+    /// split then costs more than it brings (measured 1.5× slower than one thread at 1e5 with
+    /// the load average at 11 on 2 cores). The same bits either way.
+    fn note_call(helper_pieces: u32, waited: Duration, worked: Duration) {
+        if helper_pieces == 0 || waited * 2 > worked {
+            let m = MISSES.fetch_add(1, Ordering::Relaxed) + 1;
+            if m >= MISSES_TO_BACK_OFF {
+                MISSES.store(0, Ordering::Relaxed);
+                ALONE.store(BACK_OFF_CALLS, Ordering::Relaxed);
+            }
+        } else {
+            MISSES.store(0, Ordering::Relaxed);
+        }
+    }
+
     /// Claim ranges of piece indices, one per worker, packed as `lo | hi << 32`.
     fn take_front(s: &AtomicU64) -> Option<u32> {
         let mut cur = s.load(Ordering::Relaxed);
@@ -604,6 +631,10 @@ pub mod team {
         f: &(impl Fn(Range<usize>) + Sync),
     ) {
         let ways = ways.min(MAX_WORKERS).min(items / align).max(1);
+        if ways > 1 && ALONE.load(Ordering::Relaxed) > 0 {
+            ALONE.fetch_sub(1, Ordering::Relaxed);
+            return f(0..items);
+        }
         let team = team();
         // The helpers this call gets: none when another call holds the team (a concurrent
         // caller, or a split nested in a piece), which then runs alone.
@@ -638,16 +669,23 @@ pub mod team {
             let start = k as usize * piece;
             f(start..(start + piece).min(items))
         };
+        let by_caller = AtomicU32::new(0);
         // Own share from the front, then the others' from the back (nearest first).
         let body = |w: usize| {
+            let mut mine = 0;
             while let Some(k) = take_front(&shares[w]) {
                 run(k);
+                mine += 1;
             }
             for d in 1..ways {
                 let s = &shares[(w + d) % ways];
                 while let Some(k) = take_back(s) {
                     run(k);
+                    mine += 1;
                 }
+            }
+            if w == 0 {
+                by_caller.store(mine, Ordering::Relaxed);
             }
         };
         let body_ref: &(dyn Fn(usize) + Sync) = &body;
@@ -664,6 +702,7 @@ pub mod team {
             posted: helpers,
             job: &job,
         };
+        let start = Instant::now();
         for h in &team.helpers[..helpers] {
             h.job
                 .store(&job as *const Job as *mut Job, Ordering::Relaxed);
@@ -677,6 +716,7 @@ pub mod team {
         body(0);
         // A helper that has not picked the job up yet never will: withdraw it and do the piece
         // its share still holds (the others leave a share's first unclaimed piece to its owner).
+        let mut drained = 0;
         for (i, h) in team.helpers[..helpers].iter().enumerate() {
             if h.state
                 .compare_exchange(POSTED, IDLE, Ordering::AcqRel, Ordering::Acquire)
@@ -684,10 +724,17 @@ pub mod team {
             {
                 while let Some(k) = take_front(&shares[i + 1]) {
                     run(k);
+                    drained += 1;
                 }
             }
         }
+        let worked = start.elapsed();
         drop(finish);
+        note_call(
+            pieces - by_caller.load(Ordering::Relaxed) - drained,
+            start.elapsed().saturating_sub(worked),
+            worked,
+        );
         if job.panicked.load(Ordering::Relaxed) {
             panic!("a piece of a parallel loop panicked on a helper thread");
         }
