@@ -1,99 +1,130 @@
 /**
- * The harness seam: the ONLY file in the project that imports benny (unmaintained), so replacing
- * it (tinybench, mitata, a hand-rolled loop) is a change to this file alone.
+ * The harness seam: the only file that knows how a measurement is taken, so changing the method
+ * (or putting a benchmark library back) is a change to this file alone. benny, the design card's
+ * choice, ran each case's samples back to back in one process; the targets here are ratios
+ * between backends and a C reference on a shared 2-core machine, which need the cases measured
+ * side by side, so this is a small hand-rolled loop instead:
  *
- *   runSuite(name, cases, options) → Promise<CaseResult[]>
+ * - every configuration (a backend, a thread count, a C binary) is a long-lived process of its
+ *   own (bench/worker.mjs, bench/c/kernels.c --serve) that holds one case at a time and answers
+ *   `setup KERNEL N` and `time MS` (ns per element of one batch of >= MS ms);
+ * - `measure` sets a case up in every process, then runs `rounds` rounds; each round times one
+ *   batch in every process, one after the other, starting with a different process each round,
+ *   so slow drifts of the machine hit every configuration alike;
+ * - a result is the median of its rounds (with the lowest and highest, to show the spread).
  *
- * runs the synchronous functions `cases[i].fn` as one benny suite, saves benny's own output
- * (`<file>.json`, and `<file>.chart.html` unless `chart: false`) under `options.folder`
- * (default bench/results/benny), and resolves to one result per case, in input order:
- *
- *   { name, opsPerSec, medianOpsPerSec, samples, rme }
- *
- * `opsPerSec` is benchmark.js's hz (1 / mean seconds per call); `medianOpsPerSec` is
- * 1 / median, which is steadier on a noisy machine. Both are unrounded (benny rounds the ops it
- * saves and shows, to as few decimals as keep the cases distinct).
+ *   const w = await Worker.start('native', ['node', 'bench/worker.mjs', 'native'])
+ *   const res = await measure([w, ...], (w) => `setup adam 1000000`, { rounds: 5, ms: 20 })
+ *   // res: Map(worker → { ns, lo, hi, threads } | { skipped })
  */
-import benny from 'benny';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 
-const { add, configure, cycle, save, suite } = benny;
-
-export const DEFAULT_FOLDER = join(dirname(fileURLToPath(import.meta.url)), 'results', 'benny');
-
-/**
- * @typedef {{ minSamples?: number, maxTime?: number, minTime?: number, delay?: number }} CaseOptions
- * @typedef {{ name: string, fn: () => void, options?: CaseOptions }} SuiteCase
- * @typedef {{ name: string, opsPerSec: number, medianOpsPerSec: number, samples: number, rme: number }} CaseResult
- */
-
-/**
- * @param {string} name suite name (shown, and stored in benny's JSON)
- * @param {SuiteCase[]} cases synchronous functions; `options` overrides the suite defaults per case
- * @param {CaseOptions & { folder?: string, file?: string, chart?: boolean, quiet?: boolean }} [options]
- *   `minSamples` (default 5) and `maxTime` in seconds (default 2) per case; `file` is the saved
- *   file's base name (default: the suite name, made file-safe)
- * @returns {Promise<CaseResult[]>}
- */
-export async function runSuite(name, cases, options = {}) {
-  const { folder = DEFAULT_FOLDER, file = name.replace(/[^\w.-]+/g, '_'), chart = true, quiet = false } = options;
-  const caseDefaults = {
-    minSamples: options.minSamples ?? 5,
-    maxTime: options.maxTime ?? 2,
-    ...(options.minTime !== undefined ? { minTime: options.minTime } : {}),
-    ...(options.delay !== undefined ? { delay: options.delay } : {}),
-  };
-  /** @type {Map<string, CaseResult>} */
-  const byName = new Map();
-  const names = new Set();
-  for (const c of cases) {
-    if (names.has(c.name)) throw new Error(`runSuite(${name}): duplicate case name ${c.name}`);
-    names.add(c.name);
+export class Worker {
+  /** @param {string} name @param {import('node:child_process').ChildProcess} child */
+  constructor(name, child) {
+    this.name = name;
+    this.child = child;
+    this.lines = [];
+    this.waiters = [];
+    this.stderr = '';
+    this.exited = false;
+    createInterface({ input: child.stdout }).on('line', (l) => {
+      const w = this.waiters.shift();
+      if (w) w.resolve(l);
+      else this.lines.push(l);
+    });
+    child.stderr.on('data', (d) => {
+      this.stderr = (this.stderr + d).slice(-4000);
+    });
+    child.on('exit', (code, signal) => {
+      this.exited = true;
+      for (const w of this.waiters.splice(0)) {
+        w.reject(new Error(`${name} exited (${signal ?? code}): ${this.stderr.trim().slice(-500)}`));
+      }
+    });
   }
 
-  await suite(
-    name,
-    configure({ cases: caseDefaults, minDisplayPrecision: 2 }),
-    // benny calls a case function once up front to see what it returns: wrap so that it is
-    // always `undefined` (a returned function or promise would change how benny runs it).
-    ...cases.map((c) =>
-      add(
-        c.name,
-        () => {
-          c.fn();
-        },
-        c.options ?? {},
-      ),
-    ),
-    cycle((r) => {
-      const median = r.details.median;
-      const res = {
-        name: r.name,
-        opsPerSec: r.ops,
-        medianOpsPerSec: median > 0 ? 1 / median : r.ops,
-        samples: r.samples,
-        rme: r.details.relativeMarginOfError,
-      };
-      byName.set(r.name, res);
-      if (!quiet) {
-        console.error(
-          `  ${r.name.padEnd(28)} ${fmt(res.medianOpsPerSec)} ops/s (median; mean ${fmt(res.opsPerSec)}, ±${res.rme.toFixed(1)}%, ${res.samples} samples)`,
-        );
-      }
-      return undefined; // nothing for benny's log-update to redraw
-    }),
-    save({ file, folder, format: 'json', details: true }),
-    ...(chart ? [save({ file, folder, format: 'chart.html' })] : []),
-  );
+  /**
+   * Starts `argv` and waits for its `ready` line; resolves to null (with the reason in
+   * `onUnavailable`) when the backend cannot run here.
+   */
+  static async start(name, argv, { env = {}, onUnavailable = () => {} } = {}) {
+    const child = spawn(argv[0], argv.slice(1), {
+      env: { ...process.env, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const w = new Worker(name, child);
+    const first = await w.next();
+    if (first === 'ready') return w;
+    onUnavailable(first.replace(/^unavailable /, ''));
+    w.stop();
+    return null;
+  }
 
-  return cases.map((c) => {
-    const r = byName.get(c.name);
-    if (!r) throw new Error(`runSuite(${name}): no result for case ${c.name}`);
-    return r;
-  });
+  next() {
+    if (this.lines.length > 0) return Promise.resolve(this.lines.shift());
+    if (this.exited) return Promise.reject(new Error(`${this.name} has exited: ${this.stderr.trim().slice(-500)}`));
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  /** Sends one command and resolves to its one-line answer. */
+  async ask(line) {
+    this.child.stdin.write(`${line}\n`);
+    return this.next();
+  }
+
+  stop() {
+    if (!this.exited) {
+      this.child.stdin.end('quit\n');
+      setTimeout(() => this.exited || this.child.kill(), 2000).unref();
+    }
+  }
 }
 
-function fmt(x) {
-  return x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toPrecision(4);
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const k = s.length >> 1;
+  return s.length % 2 === 1 ? s[k] : (s[k - 1] + s[k]) / 2;
+}
+
+/**
+ * Sets up a case in each worker (`setupLine(worker)`, e.g. `setup adam 1000000`) and times them
+ * in interleaved rounds. Resolves to a Map from worker to `{ ns, lo, hi, threads, samples }`
+ * (ns per element: median, lowest, highest round) or `{ skipped }`.
+ *
+ * @param {Worker[]} workers
+ * @param {(w: Worker) => string} setupLine
+ * @param {{ rounds?: number, ms?: number }} [options] `ms`: the least length of one batch
+ */
+export async function measure(workers, setupLine, { rounds = 5, ms = 20 } = {}) {
+  const out = new Map();
+  const live = [];
+  for (const w of workers) {
+    const a = await w.ask(setupLine(w));
+    if (a.startsWith('ok')) {
+      live.push(w);
+      out.set(w, { threads: Number(a.split(' ')[1] ?? 1), samples: [] });
+    } else {
+      out.set(w, { skipped: a.replace(/^(skip|error) /, '') });
+    }
+  }
+  // The first batch of each worker sizes its batches and warms it up; it is not kept.
+  for (const w of live) await w.ask(`time ${ms}`);
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < live.length; k++) {
+      const w = live[(k + r) % live.length];
+      const a = await w.ask(`time ${ms}`);
+      const ns = Number(a);
+      if (!Number.isFinite(ns)) throw new Error(`${w.name}: ${a}`);
+      out.get(w).samples.push(ns);
+    }
+  }
+  for (const w of live) {
+    const res = out.get(w);
+    res.ns = median(res.samples);
+    res.lo = Math.min(...res.samples);
+    res.hi = Math.max(...res.samples);
+  }
+  return out;
 }

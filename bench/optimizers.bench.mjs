@@ -1,29 +1,39 @@
 /**
- * Optimizer-step benchmark suite: Adam and SGD(momentum 0.9) over n = 1e3..1e7 parameters on the
- * native, wasm, js and naive-js backends, the boundary cases (empty_step, grad_copy_in at 1e3 and
- * 1e6 on native and wasm), and an auto-vectorised C reference (bench/c/adam_ref.c) built with gcc
- * when it is available. The cases come from dist/benchmark.js (`makeCase`, shared with
- * `downhill bench`); benny runs them through bench/harness.mjs.
+ * The benchmark suite behind `npm run bench`: one step of every optimizer with a core step (the
+ * list comes from the specs), clip by global L2 norm and an EMA update, at 1e4..1e7 float32
+ * parameters, on
  *
- * Writes bench/results/latest.json ({machine, results:[{kernel, backend, n, nsPerParam,
- * nsPerStep}]}, the shape of `downhill bench --json`, plus rows with backend c-ref / c-ref-2t)
- * and bench/results/latest.md (the README table); benny's own files go to bench/results/benny/.
+ *   native      the addon on its thread pool (all cores)    native-1t  the same on one thread
+ *   wasm, js    the WebAssembly build and the bit-exact TypeScript mirror (one thread)
+ *   naive-js    the textbook loop a user would write (ts/bench/naive.ts), where there is one
+ *   c-1t, c-2t  the same element math in exact-IEEE C (bench/c/kernels.c, gcc -O3 -march=native
+ *               -fno-math-errno -ffp-contract=off), without OpenMP and with OpenMP on the pool's
+ *               thread count, split from 4096 elements
  *
- * Usage (after `npx tsc -p .` and the bindings are built; scripts/bench.sh does all of it):
- *   node bench/optimizers.bench.mjs [--sizes 1e3,1e4] [--backends native,wasm] [--kernels adam]
- *                                   [--no-boundary] [--no-c] [--out DIR]
+ * and, beside clip_norm, the memory probes (C: read-only sum, in-place scale, copy) that give
+ * clip's memory-traffic bound. Each configuration is a process of its own; at each (kernel, n)
+ * all of them are timed in interleaved rounds and the median round is reported (bench/harness.mjs).
+ *
+ * Writes bench/results/latest.json ({machine, results: [{kernel, backend, n, nsPerParam,
+ * nsPerStep, threads, lo, hi}], skipped, derived}) and bench/results/latest.md (the README's
+ * tables).
+ *
+ *   node bench/optimizers.bench.mjs [--kernels adam,lamb] [--sizes 1e5,1e6]
+ *        [--backends native,native-1t,wasm,js,naive-js,c] [--rounds 5] [--ms 20]
+ *        [--quick] [--no-c] [--out DIR]
+ *
+ * --quick: Adam, SGD with momentum, LAMB, clip_norm and EMA at 1e5, 1e6, 1e7, three rounds.
+ * Run through scripts/bench.sh (`npm run bench`), which builds what is missing first.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BENCH_BACKENDS, BENCH_KERNELS, BENCH_SIZES, machine, makeCase } from '../dist/benchmark.js';
-import { loadBackend } from '../dist/backend/select.js';
-import { DEFAULT_FOLDER, runSuite } from './harness.mjs';
+import { defaultKernels, machine } from '../dist/benchmark.js';
+import { Worker, measure } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..');
 
 // ---------------------------------------------------------------- arguments
 function parseArgs(argv) {
@@ -36,230 +46,333 @@ function parseArgs(argv) {
     else if (i + 1 < argv.length && !argv[i + 1].startsWith('--')) flags.set(k, argv[++i]);
     else flags.set(k, true);
   }
+  const known = ['kernels', 'sizes', 'backends', 'rounds', 'ms', 'quick', 'no-c', 'out'];
+  for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown flag --${k} (${known.join(', ')})`);
   return flags;
 }
 const flags = parseArgs(process.argv.slice(2));
-const listFlag = (k, dflt, allowed) => {
+const quick = flags.has('quick');
+const BACKENDS = ['native', 'native-1t', 'wasm', 'js', 'naive-js', 'c'];
+const list = (k, dflt, allowed) => {
   const v = flags.get(k);
-  if (v === undefined) return [...dflt];
+  if (v === undefined) return dflt;
   const items = String(v).split(',').filter(Boolean);
   for (const it of items)
-    if (allowed && !allowed.includes(it)) throw new Error(`--${k}: unknown ${it} (expected ${allowed.join(', ')})`);
+    if (allowed && !allowed.includes(it)) throw new Error(`--${k}: unknown ${it} (one of ${allowed.join(', ')})`);
   return items;
 };
-const kernels = listFlag('kernels', BENCH_KERNELS, [...BENCH_KERNELS]);
-const requestedBackends = listFlag('backends', BENCH_BACKENDS, [...BENCH_BACKENDS]);
-const sizes = listFlag('sizes', BENCH_SIZES).map((s) => {
+const allKernels = defaultKernels();
+const kernels = list('kernels', quick ? ['adam', 'sgd_momentum', 'lamb', 'clip_norm', 'ema'] : allKernels, allKernels);
+const sizes = list('sizes', quick ? ['1e5', '1e6', '1e7'] : ['1e4', '1e5', '1e6', '1e7']).map((s) => {
   const n = Number(s);
   if (!Number.isInteger(n) || n < 1) throw new Error(`--sizes: ${s} is not a positive integer`);
   return n;
 });
-const withBoundary = !flags.has('no-boundary');
-const withC = !flags.has('no-c');
+const backends = list('backends', BACKENDS, BACKENDS).filter((b) => b !== 'c' || !flags.has('no-c'));
+const rounds = Number(flags.get('rounds') ?? (quick ? 3 : 5));
+const ms = Number(flags.get('ms') ?? 20);
+if (!(rounds >= 1 && ms > 0)) throw new Error('--rounds must be >= 1 and --ms > 0');
 const outDir = flags.has('out') ? String(flags.get('out')) : join(here, 'results');
-const bennyDir = flags.has('out') ? join(outDir, 'benny') : DEFAULT_FOLDER;
-
-const BOUNDARY_KERNELS = ['empty_step', 'grad_copy_in'];
-const BOUNDARY_SIZES = [1e3, 1e6];
-const BOUNDARY_BACKENDS = ['native', 'wasm'];
 
 const t0 = performance.now();
+const load0 = loadavg();
 const log = (...a) => console.error(...a);
 
-// ---------------------------------------------------------------- backends
-const backends = [];
-for (const b of requestedBackends) {
-  if (b === 'naive-js') {
-    backends.push(b);
-    continue;
-  }
+// ---------------------------------------------------------------- workers
+const workers = [];
+const unavailable = {};
+const node = (label, backend, env = {}) =>
+  Worker.start(label, [process.execPath, join(here, 'worker.mjs'), backend], {
+    env,
+    onUnavailable: (why) => (unavailable[label] = why),
+  });
+let poolThreads = 1;
+for (const b of backends) {
+  if (b === 'c') continue;
+  const w = await (b === 'native-1t' ? node(b, 'native', { RAYON_NUM_THREADS: '1' }) : node(b, b));
+  if (w) workers.push(w);
+  else log(`${b}: unavailable (${unavailable[b]})`);
+}
+const nativeWorker = workers.find((w) => w.name === 'native');
+if (nativeWorker) {
+  // The pool's size, from a case long enough to split.
+  const a = await nativeWorker.ask('setup copy 10000000');
+  poolThreads = Number(a.split(' ')[1] ?? 1);
+} else {
+  poolThreads = Math.min(cpus().length, 2);
+}
+
+const CFLAGS = ['-O3', '-march=native', '-fno-math-errno', '-ffp-contract=off'];
+let cc = null;
+let buildDir = null;
+const cWorkers = [];
+const probeWorkers = [];
+if (backends.includes('c')) {
   try {
-    await loadBackend(b);
-    backends.push(b);
+    const version = execFileSync('gcc', ['-dumpfullversion'], { encoding: 'utf8' }).trim();
+    buildDir = mkdtempSync(join(tmpdir(), 'downhill-cref-'));
+    const src = join(here, 'c', 'kernels.c');
+    const single = join(buildDir, 'kernels');
+    const omp = join(buildDir, 'kernels_omp');
+    execFileSync('gcc', [...CFLAGS, src, '-o', single, '-lm'], { stdio: 'inherit' });
+    let haveOmp = true;
+    try {
+      execFileSync('gcc', [...CFLAGS, '-fopenmp', src, '-o', omp, '-lm'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    } catch {
+      haveOmp = false;
+      log('gcc -fopenmp failed: no multi-threaded C columns');
+    }
+    cc = `gcc ${version} ${CFLAGS.join(' ')}`;
+    const tn = `${poolThreads}t`;
+    const cConfigs = [['1t', single, 1]];
+    if (haveOmp && poolThreads > 1) cConfigs.push([tn, omp, poolThreads]);
+    for (const [suffix, bin, threads] of cConfigs) {
+      const w = await Worker.start(`c-${suffix}`, [bin, '--serve']);
+      w.threads = threads;
+      cWorkers.push(w);
+      for (const probe of ['sum', 'scale', 'copy']) {
+        const p = await Worker.start(`${probe}-${suffix}`, [bin, '--serve']);
+        p.threads = threads;
+        p.probe = probe;
+        probeWorkers.push(p);
+      }
+    }
   } catch (e) {
-    log(`backend ${b} unavailable, skipped: ${e instanceof Error ? e.message : e}`);
+    log(`C reference unavailable: ${e instanceof Error ? e.message : e}`);
   }
 }
 
-/** Samples per case: small, so that the whole suite takes a few minutes on a 2-core VM. */
-function caseOptions(backend, n) {
-  if (n >= 1e7) return { minSamples: backend === 'js' || backend === 'naive-js' ? 4 : 5, maxTime: 3 };
-  if (n >= 1e6) return { minSamples: 5, maxTime: 2.5 };
-  return { minSamples: 5, maxTime: 2 };
-}
-
+// ---------------------------------------------------------------- runs
+const results = [];
+const skipped = [];
 const short = (n) => {
   const e = Math.log10(n);
   return Number.isInteger(e) ? `1e${e}` : String(n);
 };
-
-/** One benny suite per (kernel, n): the backends side by side, set up only while they run. */
-async function runGroup(kernel, n, groupBackends) {
-  const cases = [];
-  try {
-    for (const backend of groupBackends) cases.push(await makeCase(kernel, backend, n));
-    log(`\n${kernel} n=${short(n)}`);
-    const res = await runSuite(
-      `${kernel} n=${short(n)}`,
-      cases.map((c) => ({
-        name: `${kernel} ${c.backend} n=${short(n)}`,
-        fn: c.run,
-        options: caseOptions(c.backend, n),
-      })),
-      { folder: bennyDir, file: `${kernel}-n${short(n)}` },
-    );
-    return cases.map((c, i) => {
-      const nsPerStep = 1e9 / res[i].medianOpsPerSec;
-      return { kernel, backend: c.backend, n, nsPerParam: nsPerStep / n, nsPerStep };
-    });
-  } finally {
-    for (const c of cases) c.dispose();
-  }
-}
-
-// ---------------------------------------------------------------- JS-side suites
-const rows = [];
-for (const kernel of kernels) {
-  for (const n of sizes) rows.push(...(await runGroup(kernel, n, backends)));
-}
-const boundaryRows = [];
-if (withBoundary) {
-  const bb = BOUNDARY_BACKENDS.filter((b) => backends.includes(b));
-  if (bb.length > 0) {
-    for (const kernel of BOUNDARY_KERNELS) {
-      for (const n of BOUNDARY_SIZES) boundaryRows.push(...(await runGroup(kernel, n, bb)));
-    }
-  }
-}
-
-// ---------------------------------------------------------------- C reference
-const CFLAGS = ['-O3', '-march=native', '-fno-math-errno', '-ffp-contract=off'];
-const cRows = [];
-let ccInfo = null;
-let cNote = '';
-if (withC && kernels.length > 0) {
-  let gccVersion = null;
-  try {
-    gccVersion = execFileSync('gcc', ['-dumpfullversion'], { encoding: 'utf8' }).trim();
-  } catch {
-    cNote = 'gcc not found: the c-ref columns are empty.';
-    log(`\n${cNote}`);
-  }
-  if (gccVersion) {
-    const buildDir = mkdtempSync(join(tmpdir(), 'downhill-cref-'));
-    try {
-      const src = join(here, 'c', 'adam_ref.c');
-      const single = join(buildDir, 'adam_ref');
-      const omp = join(buildDir, 'adam_ref_omp');
-      execFileSync('gcc', [...CFLAGS, src, '-o', single, '-lm'], { stdio: 'inherit' });
-      let haveOmp = true;
-      try {
-        execFileSync('gcc', [...CFLAGS, '-fopenmp', src, '-o', omp, '-lm'], { stdio: ['ignore', 'ignore', 'pipe'] });
-      } catch {
-        haveOmp = false;
-        cNote = 'gcc -fopenmp failed: the c-ref-2t column is empty.';
-        log(cNote);
-      }
-      ccInfo = `gcc ${gccVersion} ${CFLAGS.join(' ')}`;
-      log(`\nC reference (${ccInfo})`);
-      const runC = (bin, kernel, n, env) => {
-        const out = execFileSync(bin, [kernel, String(n), '7'], {
-          encoding: 'utf8',
-          env: { ...process.env, ...env },
-          stdio: ['ignore', 'pipe', 'ignore'],
-        });
-        const [, , threads, ns] = out.trim().split(/\s+/);
-        return { threads: Number(threads), ns: Number(ns) };
-      };
-      for (const kernel of kernels) {
-        for (const n of sizes) {
-          const one = runC(single, kernel, n, {});
-          cRows.push({ kernel, backend: 'c-ref', n, nsPerParam: one.ns, nsPerStep: one.ns * n });
-          let line = `  ${kernel.padEnd(13)} c-ref    n=${short(n).padEnd(4)} ${one.ns.toFixed(4)} ns/param`;
-          if (haveOmp) {
-            const two = runC(omp, kernel, n, { OMP_NUM_THREADS: '2' });
-            cRows.push({ kernel, backend: 'c-ref-2t', n, nsPerParam: two.ns, nsPerStep: two.ns * n });
-            line += `   c-ref-2t ${two.ns.toFixed(4)} ns/param (${two.threads} thread${two.threads === 1 ? '' : 's'})`;
-          }
-          log(line);
+try {
+  for (const kernel of kernels) {
+    for (const n of sizes) {
+      const group = [...workers, ...cWorkers, ...(kernel === 'clip_norm' ? probeWorkers : [])];
+      const res = await measure(
+        group,
+        (w) => (w.threads ? `setup ${w.probe ?? kernel} ${n} ${w.threads}` : `setup ${kernel} ${n}`),
+        { rounds, ms },
+      );
+      const parts = [];
+      for (const [w, r] of res) {
+        const k = w.probe ? `probe_${w.probe}` : kernel;
+        const backend = w.probe ? `c-${w.name.split('-')[1]}` : w.name;
+        if ('skipped' in r) {
+          skipped.push({ kernel: k, backend, n, skipped: r.skipped });
+          continue;
         }
+        results.push({
+          kernel: k,
+          backend,
+          n,
+          nsPerParam: r.ns,
+          nsPerStep: r.ns * n,
+          threads: r.threads,
+          lo: r.lo,
+          hi: r.hi,
+        });
+        parts.push(`${w.name} ${r.ns.toFixed(3)}`);
       }
-    } finally {
-      rmSync(buildDir, { recursive: true, force: true });
+      log(`${kernel.padEnd(17)} n=${short(n).padEnd(4)} ${parts.join('  ')}`);
     }
   }
+} finally {
+  for (const w of [...workers, ...cWorkers, ...probeWorkers]) w.stop();
+  if (buildDir) rmSync(buildDir, { recursive: true, force: true });
 }
+
+// ---------------------------------------------------------------- derived figures
+const get = (kernel, backend, n) => results.find((r) => r.kernel === kernel && r.backend === backend && r.n === n);
+const cLabels = cWorkers.map((w) => w.name);
+const derived = [];
+for (const kernel of kernels) {
+  for (const n of sizes) {
+    const nat = get(kernel, 'native', n);
+    const cs = cLabels.map((l) => get(kernel, l, n)).filter(Boolean);
+    const d = { kernel, n };
+    if (nat && cs.length > 0) {
+      const best = cs.reduce((a, b) => (b.nsPerParam < a.nsPerParam ? b : a));
+      Object.assign(d, {
+        cBest: best.nsPerParam,
+        cBestThreads: best.threads,
+        nativeOverC: nat.nsPerParam / best.nsPerParam,
+      });
+    }
+    if (kernel === 'clip_norm' && nat) {
+      // Bytes clip must move: read every gradient for the norm, then read and write it to scale:
+      // the read-only probe plus the in-place scale probe. At native's thread count, as asked;
+      // and the best over thread counts (stricter whenever another count moved the bytes
+      // faster, e.g. when the machine's second core was busy during the 2-thread probes).
+      const at = (t) => {
+        const sum = get('probe_sum', `c-${t}t`, n);
+        const scale = get('probe_scale', `c-${t}t`, n);
+        return sum && scale ? sum.nsPerParam + scale.nsPerParam : undefined;
+      };
+      const same = at(nat.threads);
+      const all = cWorkers.map((w) => at(w.threads)).filter((x) => x !== undefined);
+      if (same !== undefined)
+        Object.assign(d, { bound: same, boundThreads: nat.threads, nativeOverBound: nat.nsPerParam / same });
+      if (all.length > 0) {
+        const best = Math.min(...all);
+        Object.assign(d, { boundBest: best, nativeOverBoundBest: nat.nsPerParam / best });
+      }
+    }
+    if (Object.keys(d).length > 2) derived.push(d);
+  }
+}
+const lamb = get('lamb', 'native', 1e6);
+const adam = get('adam', 'native', 1e6);
+const lambOverAdam = lamb && adam ? lamb.nsPerParam / adam.nsPerParam : undefined;
 
 // ---------------------------------------------------------------- outputs
-const m = { ...machine(), ...(ccInfo ? { cc: ccInfo } : {}) };
-const all = [...rows, ...boundaryRows, ...cRows];
+const secs = (performance.now() - t0) / 1000;
+const m = {
+  ...machine(),
+  threads: poolThreads,
+  ...(cc ? { cc } : {}),
+  loadavg: { start: load0.map((x) => +x.toFixed(2)), end: loadavg().map((x) => +x.toFixed(2)) },
+  rounds,
+  batchMs: ms,
+  seconds: Math.round(secs),
+  date: new Date().toISOString(),
+};
 mkdirSync(outDir, { recursive: true });
 const writeAtomic = (path, text) => {
   writeFileSync(`${path}.tmp`, text);
   renameSync(`${path}.tmp`, path);
 };
-writeAtomic(join(outDir, 'latest.json'), `${JSON.stringify({ machine: m, results: all }, null, 2)}\n`);
+writeAtomic(
+  join(outDir, 'latest.json'),
+  `${JSON.stringify({ machine: m, results, skipped, derived, lambOverAdam1e6: lambOverAdam, unavailable }, null, 2)}\n`,
+);
 
-const get = (kernel, backend, n) =>
-  all.find((r) => r.kernel === kernel && r.backend === backend && r.n === n)?.nsPerParam;
 const ns = (x) =>
-  x === undefined ? '' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x >= 1 ? x.toFixed(2) : x.toFixed(3);
-const ratio = (a, b) => (a === undefined || b === undefined ? '' : `${(a / b).toFixed(a / b >= 10 ? 0 : 1)}×`);
-const cols = ['native', 'wasm', 'js', 'naive-js'];
-const pkg = JSON.parse(readFileSync(join(root, 'node_modules', 'benny', 'package.json'), 'utf8'));
-
+  x === undefined ? '—' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x >= 1 ? x.toFixed(2) : x.toFixed(3);
+const times = (x) => (x === undefined ? '—' : `${x.toFixed(x >= 10 ? 0 : 2)}×`);
+const val = (kernel, backend, n) => get(kernel, backend, n)?.nsPerParam;
+const sizeList = sizes.map(short).join(' · ');
+const optKernels = kernels.filter((k) => k !== 'clip_norm' && k !== 'ema');
+const transforms = kernels.filter((k) => k === 'clip_norm' || k === 'ema');
 const md = [];
 md.push('<!-- generated by scripts/bench.sh (bench/optimizers.bench.mjs); edit those, not this -->');
-md.push('**One optimizer step, nanoseconds per parameter** (lower is better)');
+md.push(`**One optimizer step, ns per parameter** at n = ${sizeList} (float32; lower is better)`);
 md.push('');
-md.push('| kernel | n | native | wasm | js | naive-js | naive-js / native | naive-js / wasm | c-ref | c-ref-2t |');
-md.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
-for (const kernel of kernels) {
-  for (const n of sizes) {
-    const v = Object.fromEntries(cols.map((b) => [b, get(kernel, b, n)]));
-    md.push(
-      `| ${kernel} | ${short(n)} | ${cols.map((b) => ns(v[b])).join(' | ')} | ${ratio(v['naive-js'], v.native)} | ${ratio(v['naive-js'], v.wasm)} | ${ns(get(kernel, 'c-ref', n))} | ${ns(get(kernel, 'c-ref-2t', n))} |`,
-    );
-  }
+const cols = ['native', 'wasm', 'js', 'naive-js'].filter((b) => results.some((r) => r.backend === b));
+md.push(`| kernel | ${cols.join(' | ')} | naive-js / native |`);
+md.push(`|---|${cols.map(() => '--:').join('|')}|--:|`);
+for (const k of [...optKernels, ...transforms]) {
+  if (!results.some((r) => r.kernel === k)) continue;
+  const cells = cols.map((b) => sizes.map((n) => ns(val(k, b, n))).join(' · '));
+  const ratio = sizes
+    .map((n) => {
+      const a = val(k, 'naive-js', n);
+      const b = val(k, 'native', n);
+      return a && b ? times(a / b) : '—';
+    })
+    .join(' · ');
+  md.push(`| ${k} | ${cells.join(' | ')} | ${ratio} |`);
 }
-if (boundaryRows.length > 0) {
-  const bb = [...new Set(boundaryRows.map((r) => r.backend))];
+const skippedKernels = [...new Set(skipped.filter((s) => s.backend === 'native').map((s) => s.kernel))];
+if (skippedKernels.length > 0) {
   md.push('');
-  md.push('**The boundary alone** (one call with an empty segment table; copying the gradients in)');
+  md.push(
+    `Not run: ${skippedKernels.map((k) => `${k} (${skipped.find((s) => s.kernel === k && s.backend === 'native').skipped})`).join('; ')}.`,
+  );
+}
+
+if (cLabels.length > 0) {
+  const cmpSizes = sizes.filter((n) => n >= 1e5);
   md.push('');
-  md.push(`| case | n | ${bb.map((b) => `${b} µs/step | ${b} ns/param`).join(' | ')} |`);
-  md.push(`|---|--:|${bb.map(() => '--:|--:').join('|')}|`);
-  for (const kernel of BOUNDARY_KERNELS) {
-    for (const n of BOUNDARY_SIZES) {
-      const cells = bb.map((b) => {
-        const r = boundaryRows.find((x) => x.kernel === kernel && x.backend === b && x.n === n);
-        // An empty step does no per-parameter work: its ns/param is only the call spread over n.
-        const perParam = kernel === 'empty_step' ? '—' : ns(r.nsPerParam);
-        return r ? `${(r.nsPerStep / 1000).toFixed(r.nsPerStep >= 1e5 ? 0 : 2)} | ${perParam}` : ' | ';
-      });
-      md.push(`| ${kernel} | ${short(n)} | ${cells.join(' | ')} |`);
+  md.push(
+    `**Native against exact-IEEE C at C's best thread count**, ns per parameter: native · C best (its threads) · native / C`,
+  );
+  md.push('');
+  md.push(`| kernel | ${cmpSizes.map((n) => `n = ${short(n)}`).join(' | ')} |`);
+  md.push(`|---|${cmpSizes.map(() => '--:').join('|')}|`);
+  for (const k of kernels) {
+    const cells = cmpSizes.map((n) => {
+      const d = derived.find((x) => x.kernel === k && x.n === n);
+      return d?.cBest === undefined
+        ? '—'
+        : `${ns(val(k, 'native', n))} · ${ns(d.cBest)} (${d.cBestThreads}t) · **${times(d.nativeOverC)}**`;
+    });
+    if (cells.some((c) => c !== '—')) md.push(`| ${k} | ${cells.join(' | ')} |`);
+  }
+  const tl = `${poolThreads}t`;
+  if (results.some((r) => r.backend === 'native-1t') && poolThreads > 1) {
+    md.push('');
+    md.push(
+      `**Where threads pay**: time on one thread / time on ${poolThreads}, native · C (OpenMP), at n = ${sizeList}`,
+    );
+    md.push('');
+    md.push('| kernel | native | C |');
+    md.push('|---|--:|--:|');
+    for (const k of kernels) {
+      const sp = (one, many) =>
+        sizes
+          .map((n) => {
+            const a = val(k, one, n);
+            const b = val(k, many, n);
+            return a && b ? (a / b).toFixed(2) : '—';
+          })
+          .join(' · ');
+      if (val(k, `c-${tl}`, sizes[0]) !== undefined || val(k, 'native-1t', sizes[0]) !== undefined)
+        md.push(`| ${k} | ${sp('native-1t', 'native')} | ${sp('c-1t', `c-${tl}`)} |`);
     }
   }
 }
+
+if (transforms.length > 0) {
+  md.push('');
+  md.push('**Clip by global L2 norm and EMA**, ns per parameter');
+  md.push('');
+  md.push(
+    `| op | n | ${cols.join(' | ')} | C best | memory bound (native's threads) | native / bound | best bound | native / best bound |`,
+  );
+  md.push(`|---|--:|${cols.map(() => '--:').join('|')}|--:|--:|--:|--:|--:|`);
+  for (const k of transforms) {
+    for (const n of sizes.filter((x) => x >= 1e6)) {
+      const d = derived.find((x) => x.kernel === k && x.n === n) ?? {};
+      md.push(
+        `| ${k} | ${short(n)} | ${cols.map((b) => ns(val(k, b, n))).join(' | ')} | ${ns(d.cBest)} | ${d.bound === undefined ? '—' : `${ns(d.bound)} (${d.boundThreads}t)`} | ${d.nativeOverBound === undefined ? '—' : times(d.nativeOverBound)} | ${ns(d.boundBest)} | ${d.nativeOverBoundBest === undefined ? '—' : `**${times(d.nativeOverBoundBest)}**`} |`,
+      );
+    }
+  }
+  if (sizes.some((n) => get('probe_sum', 'c-1t', n))) {
+    md.push('');
+    md.push(
+      'Memory probes (C, ns per float): ' +
+        sizes
+          .map((n) => {
+            const p = (probe) =>
+              [1, poolThreads]
+                .filter((t, i, a) => a.indexOf(t) === i)
+                .map((t) => ns(val(`probe_${probe}`, `c-${t}t`, n)))
+                .join('/');
+            return `${short(n)}: sum ${p('sum')}, scale ${p('scale')}, copy ${p('copy')}`;
+          })
+          .join('; ') +
+        ` (1 thread/${poolThreads} threads). The bound of clip is what it must move, a read of every gradient for the norm and a read and a write to scale, at the bandwidth the probes reach (sum + scale), on native's thread count and at the best thread count.`,
+    );
+  }
+}
+
 md.push('');
+const la = (x) => x.map((v) => v.toFixed(2)).join(', ');
 md.push(
-  `Machine: ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, Node ${m.node}, ${m.platform}. ` +
-    `Harness: benny ${pkg.version} (benchmark.js); each cell is the median time per step / n over the samples benchmark.js takes in 2–3 s per case (at least 4–5), so expect ±10–20% run to run on a noisy VM. ` +
-    'native runs a segment on 2 threads from 2^18 parameters (here n ≥ 1e6); wasm and js are single-threaded. ' +
-    'naive-js is the textbook one-loop JavaScript (double-precision temporaries), the baseline a user would write.',
+  `Machine: ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, Node ${m.node}, ${m.platform}; native pool ${poolThreads} threads. ` +
+    `Load average ${la(m.loadavg.start)} at the start, ${la(m.loadavg.end)} at the end. ` +
+    `Each figure is the median of ${rounds} rounds; in every round each configuration (its own process) timed one batch of ≥ ${ms} ms, in rotating order. ${secs.toFixed(0)} s in all.` +
+    (cc ? ` C: ${cc}, OpenMP from 4096 elements.` : ''),
 );
-md.push('');
-md.push(
-  ccInfo
-    ? `c-ref: bench/c/adam_ref.c, the same float32 element math, auto-vectorised by ${ccInfo} (exact IEEE: no fast-math, no FMA contraction; -march=native may use AVX-512, while the portable native addon picks SSE2/AVX2 at run time), ` +
-        'best of 7 batches on one thread; c-ref-2t: the same with OpenMP on 2 threads from 2^18 parameters (one thread below, like native). ' +
-        'Best-of rather than median makes the C columns slightly optimistic.'
-    : cNote || 'c-ref: not run.',
-);
+if (lambOverAdam !== undefined) md.push('', `LAMB / Adam on native at 1e6: ${times(lambOverAdam)}.`);
 md.push('');
 writeAtomic(join(outDir, 'latest.md'), md.join('\n'));
-
-const secs = (performance.now() - t0) / 1000;
 log(
-  `\nwrote ${relative(process.cwd(), join(outDir, 'latest.json'))}, ${relative(process.cwd(), join(outDir, 'latest.md'))}, benny output in ${relative(process.cwd(), bennyDir)}/ (${secs.toFixed(0)} s)`,
+  `\nwrote ${relative(process.cwd(), join(outDir, 'latest.json'))} and ${relative(process.cwd(), join(outDir, 'latest.md'))} (${secs.toFixed(0)} s)`,
 );

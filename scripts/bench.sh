@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Runs the benchmark suite (bench/optimizers.bench.mjs through the benny harness bench/harness.mjs)
-# and the C reference (bench/c/adam_ref.c, when gcc is available), after making sure the npm
-# dependencies, both bindings and dist/ exist (each build step skips work when up to date).
+# Runs the benchmark suite (bench/optimizers.bench.mjs: every optimizer with a core step, clip by
+# norm and EMA, on native / native on one thread / wasm / js / the textbook JS loop, beside the
+# exact-IEEE C reference bench/c/kernels.c at 1 and 2 threads and the memory probes), after making
+# sure the npm dependencies, both bindings and dist/ exist (each build step skips work when up to
+# date). Each configuration runs in its own process; rounds are interleaved; medians reported.
 #
-#   bash scripts/bench.sh                          # full suite, ~3-5 minutes on a 2-core machine
-#   bash scripts/bench.sh --sizes 1e3,1e4 --no-c   # extra arguments go to the suite
+#   bash scripts/bench.sh                          # everything, about 5 minutes on 2 cores
+#   bash scripts/bench.sh --quick                  # Adam, SGD+momentum, LAMB, clip, EMA at 1e5..1e7
+#   bash scripts/bench.sh --kernels adam,lion --sizes 1e5,1e6 --rounds 7 --no-c
 #
-# Results: bench/results/latest.json (same shape as `downhill bench --json`, plus c-ref rows),
-# bench/results/latest.md (the README table), benny's own JSON/chart files in bench/results/benny/.
+# Results: bench/results/latest.json (every figure, with the machine and its load) and
+# bench/results/latest.md (the README's tables). Compare figures of one run only.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -24,13 +27,13 @@ echo "==> compiling TypeScript (dist/)"
 npx tsc -p .
 
 if ! command -v gcc >/dev/null 2>&1; then
-  echo "==> gcc not found: the C reference columns (c-ref, c-ref-2t) will be empty"
+  echo "==> gcc not found: no C reference columns (Debian: apt-get install gcc)"
 fi
+echo "==> load average now: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown) (other work on the machine skews every figure)"
 
 echo "==> running the benchmark suite (bench/optimizers.bench.mjs)"
 node bench/optimizers.bench.mjs "$@"
 
 echo "==> done in ${SECONDS}s"
-echo "    bench/results/latest.md    (table for the README)"
-echo "    bench/results/latest.json  (machine + rows, as 'downhill bench --json')"
-echo "    bench/results/benny/       (benny's own JSON and chart.html per suite)"
+echo "    bench/results/latest.md    (the README's tables)"
+echo "    bench/results/latest.json  (every figure, the machine, its load average)"

@@ -16,6 +16,7 @@ import {
   optimizerKernels,
   type BenchBackend,
   type BenchKernel,
+  type BenchSkip,
 } from './benchmark.js';
 import { MLP_BACKENDS, MLP_KERNEL, runMlpBench, type MlpBackend, type MlpRow, type MlpSkip } from './bench/mlp.js';
 import { loadCases, runCase, type CaseResult, type Loaded } from './conformance/all.js';
@@ -35,8 +36,10 @@ usage:
                                               print or plot a learning-rate schedule
                                               (\`downhill schedule --help\` lists them)
   downhill bench [--json] [--kernels adam,sgd_momentum,lamb,clip_norm,ema,copy,empty_step,...]
-                 [--backends native,wasm,js,naive-js] [--sizes 1e3,1e6]
-                                              ns per parameter of one optimizer step
+                 [--backends native,wasm,js,naive-js] [--sizes 1e4,1e6,1e7]
+                                              ns per parameter of one optimizer step (default:
+                                              every optimizer, clip_norm and ema at 1e4, 1e6, 1e7;
+                                              \`npm run bench\` adds the C reference and 1e5)
   downhill bench --kernels mlp_784_256_10 [--json] [--backends native,wasm,js,tfjs-cpu,tfjs-wasm,torch]
                  [--threads 1,2] [--rounds 3] [--seconds 2]
                                               training samples/s of the 784-256-10 MLP at batch 128
@@ -243,16 +246,21 @@ async function bench(flags: Map<string, string | true>, json: boolean): Promise<
             if (!Number.isInteger(n) || n < 1) throw new UsageError(`--sizes: ${s} is not a positive integer`);
             return n;
           });
+  const skipped: BenchSkip[] = [];
   const results = await runBench({
     kernels,
     backends,
     sizes,
+    onSkip: (s) => {
+      skipped.push(s);
+      err(`${s.kernel.padEnd(13)} ${s.backend.padEnd(8)} n=${String(s.n).padEnd(9)} skipped: ${s.skipped}`);
+    },
     onRow: (r) =>
       err(
         `${r.kernel.padEnd(13)} ${r.backend.padEnd(8)} n=${String(r.n).padEnd(9)} ${r.nsPerParam.toFixed(4)} ns/param  ${(r.nsPerStep / 1000).toFixed(2)} µs/step`,
       ),
   });
-  if (json) out(JSON.stringify({ machine: machine(), results: [...results, ...mlp] }));
+  if (json) out(JSON.stringify({ machine: machine(), results: [...results, ...mlp], skipped }));
   return 0;
 }
 

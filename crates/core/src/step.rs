@@ -525,48 +525,18 @@ fn apply_par<A: Elementwise, T: Real>(
     s3: &mut [T],
     parallel: bool,
 ) {
-    let ways = if parallel && p.len() >= par::PAR_MIN_LEN {
-        par::threads()
-    } else {
-        1
-    };
-    split_apply::<A, T>(pl, p, g, s0, s1, s2, s3, ways);
-}
-
-fn cut<T>(s: &mut [T], mid: usize) -> (&mut [T], &mut [T]) {
-    if s.is_empty() {
-        (&mut [], &mut [])
-    } else {
-        s.split_at_mut(mid)
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn split_apply<A: Elementwise, T: Real>(
-    pl: &A::Plan<T>,
-    p: &mut [T],
-    g: &[T],
-    s0: &mut [T],
-    s1: &mut [T],
-    s2: &mut [T],
-    s3: &mut [T],
-    ways: usize,
-) {
-    if ways <= 1 || p.len() < 128 {
+    let n = p.len();
+    let ways = par::ways(n, parallel, par::PAR_MIN_LEN);
+    if ways <= 1 {
         return apply_dispatch::<A, T>(pl, p, g, s0, s1, s2, s3);
     }
-    let left = ways / 2;
-    let mid = par::split_point(p.len(), left, ways);
-    let (pa, pb) = p.split_at_mut(mid);
-    let (ga, gb) = g.split_at(mid);
-    let (a0, b0) = cut(s0, mid);
-    let (a1, b1) = cut(s1, mid);
-    let (a2, b2) = cut(s2, mid);
-    let (a3, b3) = cut(s3, mid);
-    par::join(
-        || split_apply::<A, T>(pl, pa, ga, a0, a1, a2, a3, left),
-        || split_apply::<A, T>(pl, pb, gb, b0, b1, b2, b3, ways - left),
-    );
+    let sh = [p, s0, s1, s2, s3].map(par::Shared::new);
+    par::for_ranges(n, 64, 1, ways, &|r: std::ops::Range<usize>| {
+        // SAFETY: `for_ranges` hands out disjoint ranges of 0..n; every slice is n long or empty
+        // and outlives the call.
+        let [p, s0, s1, s2, s3] = sh.map(|s| unsafe { s.at(r.clone()) });
+        apply_dispatch::<A, T>(pl, p, &g[r], s0, s1, s2, s3)
+    });
 }
 
 /// The element loop, in its AVX2 copy when the CPU has AVX2. Slices are separate parameters:

@@ -21,12 +21,14 @@
 //! bound the loop as they bound Adam's. The bias corrections are applied as multiplications by
 //! reciprocals taken once in f64 (Optax divides), an ulp apart.
 //!
-//! Speed: the first pass does Adam's work (bound by the divider) plus the two f64 sums, which
-//! compete with it for the floating-point pipes; storing u and the second pass add the rest. A
-//! step costs 1.6–2.2× an Adam step at 1e6 parameters (float32 and float64, AMD EPYC, 2 cores;
-//! without the sums the two passes alone measure 1.55×). The AVX2 loops of the first pass are
-//! written with intrinsics: auto-vectorised, the fused loop came out with the divider at half
-//! width or with the sums stored back on every iteration, each about twice as slow.
+//! Speed: the first pass does Adam's work (bound by the divider) and, per 4096-element block, the
+//! two f64 lane sums over the block just written (still in L1): each lane's sum is a chain of
+//! dependent adds, at best 3 cycles per 8 elements, and fused into the divider's loop its
+//! conversions and products competed for the FP pipes (0.58 against 0.49 ns per element on AMD
+//! EPYC). Storing u and the second pass add the rest: a step costs about 1.6× an Adam step at 1e6
+//! parameters on two threads, 1.9× on one (ARCHITECTURE.md, "Threads and speed"). The AVX2 loops
+//! of the first pass are written with intrinsics: auto-vectorised, the fused loop came out with
+//! the divider at half width or with the sums stored back on every iteration.
 //!
 //! Reference: You et al., "Large Batch Optimization for Deep Learning: Training BERT in 76
 //! minutes" (ICLR 2020). Differences from the paper: no clipping function φ on ‖p‖ (Optax's
@@ -129,7 +131,11 @@ impl Tensorwise for Lamb {
         let [m, v, ..] = slots;
         let u = &mut scratch[..n];
         let [pp, uu] = {
-            let (m, v, u) = (Shared::new(m), Shared::new(v), Shared::new(u));
+            let (m, v, u) = (
+                par::Shared::new(m),
+                par::Shared::new(v),
+                par::Shared::new(u),
+            );
             let p: &[T] = p;
             par::sum(n, parallel, &|r: Range<usize>| {
                 // SAFETY: `par::sum` hands each block range of 0..n to exactly one call, and the
@@ -153,39 +159,6 @@ fn trust_ratio(pn: f64, un: f64) -> f64 {
         1.0
     } else {
         pn / un
-    }
-}
-
-/// A slice that blocks of a fixed-order reduction write in disjoint pieces.
-#[derive(Clone, Copy)]
-pub(crate) struct Shared<T> {
-    ptr: *mut T,
-    len: usize,
-}
-
-// SAFETY: `Shared` only hands out disjoint ranges (see `at`), so sharing the pointer between the
-// threads of one reduction cannot create two live references to one element.
-unsafe impl<T: Send> Sync for Shared<T> {}
-// SAFETY: as above.
-unsafe impl<T: Send> Send for Shared<T> {}
-
-impl<T> Shared<T> {
-    pub(crate) fn new(s: &mut [T]) -> Shared<T> {
-        Shared {
-            ptr: s.as_mut_ptr(),
-            len: s.len(),
-        }
-    }
-
-    /// The elements `r` of the slice.
-    ///
-    /// # Safety
-    /// No other live reference may cover any element of `r`, and the slice `new` was made from
-    /// must outlive the result.
-    pub(crate) unsafe fn at<'a>(self, r: Range<usize>) -> &'a mut [T] {
-        assert!(r.start <= r.end && r.end <= self.len);
-        // SAFETY: in bounds (checked above); exclusivity is the caller's promise.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(r.start), r.len()) }
     }
 }
 
@@ -362,13 +335,20 @@ mod avx2 {
                 _mm256_mul_ps(wd, pi),
             );
             _mm256_storeu_ps(u.as_mut_ptr().add(i), ui);
+            i += LANES;
+        }
+        // The sums in a second loop over the block, which is still in L1: inside the loop
+        // above, the conversions and f64 products competed with the divider's loop for the
+        // floating-point pipes (0.58 against 0.49 ns per element here, AMD EPYC).
+        i = 0;
+        while i < whole {
             let (pl, ph) = (
-                _mm256_cvtps_pd(_mm256_castps256_ps128(pi)),
-                _mm256_cvtps_pd(_mm256_extractf128_ps(pi, 1)),
+                _mm256_cvtps_pd(_mm_loadu_ps(p.as_ptr().add(i))),
+                _mm256_cvtps_pd(_mm_loadu_ps(p.as_ptr().add(i + 4))),
             );
             let (ul, uh) = (
-                _mm256_cvtps_pd(_mm256_castps256_ps128(ui)),
-                _mm256_cvtps_pd(_mm256_extractf128_ps(ui, 1)),
+                _mm256_cvtps_pd(_mm_loadu_ps(u.as_ptr().add(i))),
+                _mm256_cvtps_pd(_mm_loadu_ps(u.as_ptr().add(i + 4))),
             );
             p0 = _mm256_add_pd(p0, _mm256_mul_pd(pl, pl));
             p1 = _mm256_add_pd(p1, _mm256_mul_pd(ph, ph));
@@ -540,9 +520,9 @@ fn squares_loop<T: Real>(acc: &mut [f64; LANES], x: &[T]) {
 }
 
 /// Runs `f` on matching pieces of `p`, `s` (mutable) and `x`, `y`, each of the others either
-/// as long as `p` or empty, cut at the same 64-element boundaries as
-/// [`crate::par::split_point`] and spread over the threads when the tensor is long. Element
-/// loops only: every element sees the same operations on any split.
+/// as long as `p` or empty, cut on 64-element boundaries and spread over the threads when the
+/// tensor is long ([`crate::par::for_ranges`]). Element loops only: every element sees the same
+/// operations on any split.
 pub(crate) fn for_pieces<T: Real>(
     p: &mut [T],
     s: &mut [T],
@@ -551,44 +531,16 @@ pub(crate) fn for_pieces<T: Real>(
     parallel: bool,
     f: &(impl Fn(&mut [T], &mut [T], &[T], &[T]) + Sync),
 ) {
-    let ways = if parallel && p.len() >= par::PAR_MIN_LEN {
-        par::threads()
-    } else {
-        1
-    };
-    split(p, s, x, y, ways, f);
-}
-
-fn cut<T>(x: &[T], mid: usize) -> (&[T], &[T]) {
-    if x.is_empty() {
-        (x, x)
-    } else {
-        x.split_at(mid)
-    }
-}
-
-fn split<T: Real>(
-    p: &mut [T],
-    s: &mut [T],
-    x: &[T],
-    y: &[T],
-    ways: usize,
-    f: &(impl Fn(&mut [T], &mut [T], &[T], &[T]) + Sync),
-) {
-    if ways <= 1 || p.len() < 128 {
+    let n = p.len();
+    let ways = par::ways(n, parallel, par::PAR_MIN_LEN);
+    if ways <= 1 {
         return f(p, s, x, y);
     }
-    let left = ways / 2;
-    let mid = par::split_point(p.len(), left, ways);
-    let (pa, pb) = p.split_at_mut(mid);
-    let (sa, sb) = if s.is_empty() {
-        (&mut [][..], &mut [][..])
-    } else {
-        s.split_at_mut(mid)
-    };
-    let ((xa, xb), (ya, yb)) = (cut(x, mid), cut(y, mid));
-    par::join(
-        || split(pa, sa, xa, ya, left, f),
-        || split(pb, sb, xb, yb, ways - left, f),
-    );
+    let (sp, ss) = (par::Shared::new(p), par::Shared::new(s));
+    par::for_ranges(n, 64, 1, ways, &|r: Range<usize>| {
+        // SAFETY: `for_ranges` hands out disjoint ranges of 0..n; `p` and `s` (n long or empty)
+        // outlive the call.
+        let (p, s) = unsafe { (sp.at(r.clone()), ss.at(r.clone())) };
+        f(p, s, par::part(x, r.clone()), par::part(y, r))
+    });
 }
