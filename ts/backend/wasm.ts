@@ -29,6 +29,20 @@ import {
   type Limits,
 } from './types.js';
 
+declare global {
+  // Empty or identical declarations that merge with the TypeScript libraries' own. They let the
+  // package's .d.ts files compile in projects without `lib: ["dom"]` (Node) or without
+  // `esnext.disposable` (browsers; `Symbol.dispose` is declared as @types/node declares it), as
+  // @types/node does for other web types; there the two WebAssembly types stay opaque.
+  namespace WebAssembly {
+    interface Module {}
+    interface Memory {}
+  }
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+  }
+}
+
 /** The module's exports (crates/wasm/src/lib.rs). */
 interface Exports {
   memory: WebAssembly.Memory;
@@ -414,7 +428,9 @@ export async function loadWasm(): Promise<WasmBackend> {
  * Loads the backend from an explicit module (browsers, bundlers): the `.wasm` file's URL, its
  * bytes, or an already compiled module.
  */
-export async function loadWasmFrom(wasm: string | URL | BufferSource | WebAssembly.Module): Promise<WasmBackend> {
+export async function loadWasmFrom(
+  wasm: string | URL | ArrayBuffer | ArrayBufferView | WebAssembly.Module,
+): Promise<WasmBackend> {
   let module: WebAssembly.Module;
   try {
     if (wasm instanceof WebAssembly.Module) {
@@ -424,7 +440,8 @@ export async function loadWasmFrom(wasm: string | URL | BufferSource | WebAssemb
       if (!res.ok) throw new Error(`HTTP ${res.status} fetching ${String(wasm)}`);
       module = await WebAssembly.compile(await res.arrayBuffer());
     } else {
-      module = await WebAssembly.compile(wasm);
+      // A view over a SharedArrayBuffer is fine too: compile copies the bytes.
+      module = await WebAssembly.compile(wasm as BufferSource);
     }
   } catch (e) {
     throw new BackendError('wasm', `cannot compile the module: ${errorText(e)}`, { cause: e });
