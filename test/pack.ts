@@ -215,3 +215,32 @@ export function packAndInstall(options: { platformPackage?: string | null } = {}
     },
   };
 }
+
+/**
+ * The optimizer run every package check compares, as the source of an ES module: the installed
+ * package's ESM and CommonJS probes and the Vite page call it with their `downhill`, the tests with
+ * this repository's sources. Adam with AMSGrad, L2 weight decay and a non-default beta1, three
+ * steps; the arena comes back as hex of its bytes (bit-exact, -0 and all).
+ */
+export const ADAM_RUN = `
+export const SPEC = {
+  w: { shape: [2, 3], init: [0.5, -1.25, 3, 0.1, -0.3, 2] },
+  b: { shape: [3], init: [0, 1e-3, -7] },
+};
+export async function adamRun(d, backend, dtype) {
+  const s = await d.ParamStore.create(SPEC, { backend, dtype });
+  const opt = new d.Adam(s, { lr: 0.01, beta1: 0.8, weightDecay: 0.1, amsgrad: true });
+  for (let t = 1; t <= 3; t++) {
+    s.setGrad('w', [0.2 * t, -0.7, 1.5, -0.05, 0.4 / t, 1e-3]);
+    s.setGrad('b', [1, -1, 0.5 * t]);
+    opt.step();
+  }
+  const data = s.data;
+  const hex = Array.from(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), (x) =>
+    x.toString(16).padStart(2, '0'),
+  ).join('');
+  const used = s.backend.name;
+  s.dispose();
+  return { used, hex };
+}
+`;

@@ -14,7 +14,7 @@ import { nativeAddonLocation } from '../ts/backend/native.js';
 import * as repo from '../ts/index.js';
 import { VERSION } from '../ts/version.js';
 import { CI, ROOT } from './helpers.js';
-import { packAndInstall, type Installed } from './pack.js';
+import { ADAM_RUN, packAndInstall, type Installed } from './pack.js';
 
 /** The napi-rs platform name of this machine's addon, from the build (`downhill.<triple>.node`). */
 function builtTriple(): string | null {
@@ -36,33 +36,8 @@ const built =
 if (!built && !CI)
   console.warn('[skip] package test: run bash scripts/setup.sh first (build, CommonJS, per-platform package)');
 
-/**
- * The optimizer run, one source for every side: the installed package's ESM and CommonJS
- * probes call it with their `downhill`, the test calls it with the repository's sources on the
- * pure-TS mirror. Adam with AMSGrad, L2 weight decay and a non-default beta1, three steps, both
- * element types; the arena comes back as hex of its bytes (bit-exact, -0 and all).
- */
-const RUN = `
-export const SPEC = {
-  w: { shape: [2, 3], init: [0.5, -1.25, 3, 0.1, -0.3, 2] },
-  b: { shape: [3], init: [0, 1e-3, -7] },
-};
-export async function adamRun(d, backend, dtype) {
-  const s = await d.ParamStore.create(SPEC, { backend, dtype });
-  const opt = new d.Adam(s, { lr: 0.01, beta1: 0.8, weightDecay: 0.1, amsgrad: true });
-  for (let t = 1; t <= 3; t++) {
-    s.setGrad('w', [0.2 * t, -0.7, 1.5, -0.05, 0.4 / t, 1e-3]);
-    s.setGrad('b', [1, -1, 0.5 * t]);
-    opt.step();
-  }
-  const data = s.data;
-  const hex = Array.from(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), (x) =>
-    x.toString(16).padStart(2, '0'),
-  ).join('');
-  const used = s.backend.name;
-  s.dispose();
-  return { used, hex };
-}
+/** The installed package's probe: the shared Adam run on native and WASM, the report, loaded addons. */
+const RUN = `${ADAM_RUN}
 export async function probe(d, node, resolved) {
   const runs = {};
   for (const backend of ['native', 'wasm']) {
