@@ -324,12 +324,16 @@ export class WasmHeap implements Heap {
 
 /** The WASM backend over one compiled module. */
 export class WasmBackend implements Backend {
+  /** Always `'wasm'`. */
   readonly name = 'wasm' as const;
   readonly #pool: Instance[] = [];
   #info: BackendInfo | null = null;
   #specs: string | null = null;
 
-  constructor(readonly module: WebAssembly.Module) {
+  constructor(
+    /** The compiled module; every heap is a fresh instance of it. */
+    readonly module: WebAssembly.Module,
+  ) {
     // Instantiate once now, so a module that cannot run here fails at load time.
     this.#pool.push(new Instance(module));
   }

@@ -291,7 +291,23 @@ export abstract class LRScheduler {
   }
 }
 
-/** PyTorch `StepLR`: multiplies the lr by `gamma` every `stepSize` steps. */
+/**
+ * PyTorch `StepLR`: multiplies the lr by `gamma` every `stepSize` steps.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, SGD, StepLR } from 'downhill';
+ * const opt = new SGD(await ParamStore.create({ w: [2] }), { lr: 0.1, momentum: 0.9 });
+ * const sched = new StepLR(opt, { stepSize: 2, gamma: 0.5 });
+ * const lrs = [];
+ * for (let epoch = 0; epoch < 5; epoch++) {
+ *   lrs.push(opt.paramGroups[0].lr);
+ *   opt.step(); // after an epoch of training
+ *   sched.step();
+ * }
+ * console.log(lrs); // [ 0.1, 0.1, 0.05, 0.05, 0.025 ]
+ * ```
+ */
 export class StepLR extends LRScheduler {
   constructor(optimizer: SchedulableOptimizer, options: StepOptions) {
     super(
@@ -301,7 +317,23 @@ export class StepLR extends LRScheduler {
   }
 }
 
-/** PyTorch `MultiStepLR`: multiplies the lr by `gamma` at each milestone. */
+/**
+ * PyTorch `MultiStepLR`: multiplies the lr by `gamma` at each milestone.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, SGD, MultiStepLR } from 'downhill';
+ * const opt = new SGD(await ParamStore.create({ w: [2] }), { lr: 0.1, momentum: 0.9 });
+ * const sched = new MultiStepLR(opt, { milestones: [1, 3], gamma: 0.5 });
+ * const lrs = [];
+ * for (let epoch = 0; epoch < 5; epoch++) {
+ *   lrs.push(opt.paramGroups[0].lr);
+ *   opt.step(); // after an epoch of training
+ *   sched.step();
+ * }
+ * console.log(lrs); // [ 0.1, 0.05, 0.05, 0.025, 0.025 ]
+ * ```
+ */
 export class MultiStepLR extends LRScheduler {
   constructor(optimizer: SchedulableOptimizer, options: MultiStepOptions) {
     super(
@@ -314,6 +346,20 @@ export class MultiStepLR extends LRScheduler {
 /**
  * PyTorch `SWALR` (`torch.optim.swa_utils`): anneals the lr to `swaLr` over `annealEpochs` steps
  * (cosine or linear) and holds it, for stochastic weight averaging (`swa()` in the transforms).
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, SGD, SWALR } from 'downhill';
+ * const opt = new SGD(await ParamStore.create({ w: [2] }), { lr: 0.1, momentum: 0.9 });
+ * const sched = new SWALR(opt, { swaLr: 0.05, annealEpochs: 2, annealStrategy: 'linear' });
+ * const lrs = [];
+ * for (let epoch = 0; epoch < 5; epoch++) {
+ *   lrs.push(opt.paramGroups[0].lr);
+ *   opt.step(); // after an epoch of training
+ *   sched.step();
+ * }
+ * console.log(lrs); // ≈ [ 0.1, 0.075, 0.05, 0.05, 0.05 ]: annealed to swaLr, then held
+ * ```
  */
 export class SWALR extends LRScheduler {
   constructor(optimizer: SchedulableOptimizer, options: SwaOptions) {
@@ -324,7 +370,23 @@ export class SWALR extends LRScheduler {
   }
 }
 
-/** PyTorch `ExponentialLR`: multiplies the lr by `gamma` every step. */
+/**
+ * PyTorch `ExponentialLR`: multiplies the lr by `gamma` every step.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, SGD, ExponentialLR } from 'downhill';
+ * const opt = new SGD(await ParamStore.create({ w: [2] }), { lr: 0.1, momentum: 0.9 });
+ * const sched = new ExponentialLR(opt, { gamma: 0.5 });
+ * const lrs = [];
+ * for (let epoch = 0; epoch < 5; epoch++) {
+ *   lrs.push(opt.paramGroups[0].lr);
+ *   opt.step(); // after an epoch of training
+ *   sched.step();
+ * }
+ * console.log(lrs); // [ 0.1, 0.05, 0.025, 0.0125, 0.00625 ]
+ * ```
+ */
 export class ExponentialLR extends LRScheduler {
   constructor(optimizer: SchedulableOptimizer, options: ExponentialOptions) {
     super(
@@ -334,7 +396,23 @@ export class ExponentialLR extends LRScheduler {
   }
 }
 
-/** PyTorch `ConstantLR`: the lr times `factor` until `totalIters`, then the lr. */
+/**
+ * PyTorch `ConstantLR`: the lr times `factor` until `totalIters`, then the lr.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, SGD, ConstantLR } from 'downhill';
+ * const opt = new SGD(await ParamStore.create({ w: [2] }), { lr: 0.1, momentum: 0.9 });
+ * const sched = new ConstantLR(opt, { factor: 0.5, totalIters: 2 });
+ * const lrs = [];
+ * for (let epoch = 0; epoch < 5; epoch++) {
+ *   lrs.push(opt.paramGroups[0].lr);
+ *   opt.step(); // after an epoch of training
+ *   sched.step();
+ * }
+ * console.log(lrs); // [ 0.05, 0.05, 0.1, 0.1, 0.1 ]
+ * ```
+ */
 export class ConstantLR extends LRScheduler {
   constructor(optimizer: SchedulableOptimizer, options: ConstantOptions = {}) {
     super(
@@ -344,7 +422,23 @@ export class ConstantLR extends LRScheduler {
   }
 }
 
-/** PyTorch `LinearLR`: the lr times a factor moving linearly from `startFactor` to `endFactor`. */
+/**
+ * PyTorch `LinearLR`: the lr times a factor moving linearly from `startFactor` to `endFactor`.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, SGD, LinearLR } from 'downhill';
+ * const opt = new SGD(await ParamStore.create({ w: [2] }), { lr: 0.1, momentum: 0.9 });
+ * const sched = new LinearLR(opt, { startFactor: 0.25, totalIters: 3 });
+ * const lrs = [];
+ * for (let epoch = 0; epoch < 5; epoch++) {
+ *   lrs.push(opt.paramGroups[0].lr);
+ *   opt.step(); // after an epoch of training
+ *   sched.step();
+ * }
+ * console.log(lrs); // ≈ [ 0.025, 0.05, 0.075, 0.1, 0.1 ]
+ * ```
+ */
 export class LinearLR extends LRScheduler {
   constructor(optimizer: SchedulableOptimizer, options: LinearOptions = {}) {
     super(
@@ -354,7 +448,23 @@ export class LinearLR extends LRScheduler {
   }
 }
 
-/** PyTorch `PolynomialLR`: the lr times (1 − t/totalIters)^power. */
+/**
+ * PyTorch `PolynomialLR`: the lr times (1 − t/totalIters)^power.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, SGD, PolynomialLR } from 'downhill';
+ * const opt = new SGD(await ParamStore.create({ w: [2] }), { lr: 0.1, momentum: 0.9 });
+ * const sched = new PolynomialLR(opt, { totalIters: 4, power: 1 });
+ * const lrs = [];
+ * for (let epoch = 0; epoch < 5; epoch++) {
+ *   lrs.push(opt.paramGroups[0].lr);
+ *   opt.step(); // after an epoch of training
+ *   sched.step();
+ * }
+ * console.log(lrs); // ≈ [ 0.1, 0.075, 0.05, 0.025, 0 ]
+ * ```
+ */
 export class PolynomialLR extends LRScheduler {
   constructor(optimizer: SchedulableOptimizer, options: PolynomialOptions = {}) {
     super(
@@ -364,7 +474,23 @@ export class PolynomialLR extends LRScheduler {
   }
 }
 
-/** PyTorch `CosineAnnealingLR`: cosine from the lr to `etaMin` over `tMax` steps, rising again after. */
+/**
+ * PyTorch `CosineAnnealingLR`: cosine from the lr to `etaMin` over `tMax` steps, rising again after.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, SGD, CosineAnnealingLR } from 'downhill';
+ * const opt = new SGD(await ParamStore.create({ w: [2] }), { lr: 0.1, momentum: 0.9 });
+ * const sched = new CosineAnnealingLR(opt, { tMax: 4, etaMin: 0.01 });
+ * const lrs = [];
+ * for (let epoch = 0; epoch < 5; epoch++) {
+ *   lrs.push(opt.paramGroups[0].lr);
+ *   opt.step(); // after an epoch of training
+ *   sched.step();
+ * }
+ * console.log(lrs); // ≈ [ 0.1, 0.087, 0.055, 0.023, 0.01 ]
+ * ```
+ */
 export class CosineAnnealingLR extends LRScheduler {
   constructor(optimizer: SchedulableOptimizer, options: CosineAnnealingOptions) {
     super(
@@ -374,7 +500,23 @@ export class CosineAnnealingLR extends LRScheduler {
   }
 }
 
-/** PyTorch `CosineAnnealingWarmRestarts`: cosine annealing restarted after `t0`, `t0·tMult`, ... steps. */
+/**
+ * PyTorch `CosineAnnealingWarmRestarts`: cosine annealing restarted after `t0`, `t0·tMult`, ... steps.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, SGD, CosineAnnealingWarmRestarts } from 'downhill';
+ * const opt = new SGD(await ParamStore.create({ w: [2] }), { lr: 0.1, momentum: 0.9 });
+ * const sched = new CosineAnnealingWarmRestarts(opt, { t0: 2 });
+ * const lrs = [];
+ * for (let epoch = 0; epoch < 5; epoch++) {
+ *   lrs.push(opt.paramGroups[0].lr);
+ *   opt.step(); // after an epoch of training
+ *   sched.step();
+ * }
+ * console.log(lrs); // ≈ [ 0.1, 0.05, 0.1, 0.05, 0.1 ]: a restart every 2 steps
+ * ```
+ */
 export class CosineAnnealingWarmRestarts extends LRScheduler {
   constructor(optimizer: SchedulableOptimizer, options: CosineWarmRestartsOptions) {
     super(
@@ -387,6 +529,20 @@ export class CosineAnnealingWarmRestarts extends LRScheduler {
 /**
  * PyTorch `CyclicLR`: sets the lr to `baseLr` and (with `cycleMomentum`, the default) the
  * momentum/beta1 to `maxMomentum` at construction, then cycles both.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, SGD, CyclicLR } from 'downhill';
+ * const opt = new SGD(await ParamStore.create({ w: [2] }), { lr: 0.1, momentum: 0.9 });
+ * const sched = new CyclicLR(opt, { baseLr: 0.01, maxLr: 0.1, stepSizeUp: 2 });
+ * const lrs = [];
+ * for (let epoch = 0; epoch < 5; epoch++) {
+ *   lrs.push(opt.paramGroups[0].lr);
+ *   opt.step(); // after an epoch of training
+ *   sched.step();
+ * }
+ * console.log(lrs, opt.paramGroups[0].momentum); // ≈ [ 0.01, 0.055, 0.1, 0.055, 0.01 ] 0.85: momentum against the lr
+ * ```
  */
 export class CyclicLR extends LRScheduler {
   constructor(optimizer: SchedulableOptimizer, options: CyclicOptions) {
@@ -397,7 +553,23 @@ export class CyclicLR extends LRScheduler {
   }
 }
 
-/** PyTorch `OneCycleLR`: one warm-up/anneal cycle over `totalSteps`, momentum/beta1 cycled against it. */
+/**
+ * PyTorch `OneCycleLR`: one warm-up/anneal cycle over `totalSteps`, momentum/beta1 cycled against it.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, SGD, OneCycleLR } from 'downhill';
+ * const opt = new SGD(await ParamStore.create({ w: [2] }), { lr: 0.1, momentum: 0.9 });
+ * const sched = new OneCycleLR(opt, { maxLr: 0.1, totalSteps: 10 });
+ * const lrs = [];
+ * for (let epoch = 0; epoch < 9; epoch++) {
+ *   lrs.push(opt.paramGroups[0].lr);
+ *   opt.step(); // after an epoch of training
+ *   sched.step();
+ * }
+ * console.log(lrs[0], Math.max(...lrs)); // 0.004 0.1
+ * ```
+ */
 export class OneCycleLR extends LRScheduler {
   constructor(optimizer: SchedulableOptimizer, options: OneCycleOptions) {
     super(
@@ -407,7 +579,23 @@ export class OneCycleLR extends LRScheduler {
   }
 }
 
-/** PyTorch `LambdaLR`: the initial lr times `lrLambda(t)`. */
+/**
+ * PyTorch `LambdaLR`: the initial lr times `lrLambda(t)`.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, SGD, LambdaLR } from 'downhill';
+ * const opt = new SGD(await ParamStore.create({ w: [2] }), { lr: 0.1, momentum: 0.9 });
+ * const sched = new LambdaLR(opt, { lrLambda: (epoch) => 1 / (epoch + 1) });
+ * const lrs = [];
+ * for (let epoch = 0; epoch < 5; epoch++) {
+ *   lrs.push(opt.paramGroups[0].lr);
+ *   opt.step(); // after an epoch of training
+ *   sched.step();
+ * }
+ * console.log(lrs); // ≈ [ 0.1, 0.05, 0.033, 0.025, 0.02 ]
+ * ```
+ */
 export class LambdaLR extends LRScheduler {
   constructor(optimizer: SchedulableOptimizer, options: LambdaOptions) {
     super(
@@ -417,7 +605,23 @@ export class LambdaLR extends LRScheduler {
   }
 }
 
-/** PyTorch `MultiplicativeLR`: the current lr times `lrLambda(t)` at every step. */
+/**
+ * PyTorch `MultiplicativeLR`: the current lr times `lrLambda(t)` at every step.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, SGD, MultiplicativeLR } from 'downhill';
+ * const opt = new SGD(await ParamStore.create({ w: [2] }), { lr: 0.1, momentum: 0.9 });
+ * const sched = new MultiplicativeLR(opt, { lrLambda: () => 0.5 });
+ * const lrs = [];
+ * for (let epoch = 0; epoch < 5; epoch++) {
+ *   lrs.push(opt.paramGroups[0].lr);
+ *   opt.step(); // after an epoch of training
+ *   sched.step();
+ * }
+ * console.log(lrs); // [ 0.1, 0.05, 0.025, 0.0125, 0.00625 ]
+ * ```
+ */
 export class MultiplicativeLR extends LRScheduler {
   constructor(optimizer: SchedulableOptimizer, options: LambdaOptions) {
     super(
@@ -438,6 +642,24 @@ export interface SequentialOptions {
  * PyTorch `SequentialLR`: `schedulers[i]` runs from `milestones[i-1]` on. At a milestone the next
  * scheduler starts over at its own step 0 (its closed form there), whether or not the previous
  * one had finished.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, SGD, SequentialLR, LinearLR, ExponentialLR } from 'downhill';
+ * const opt = new SGD(await ParamStore.create({ w: [2] }), { lr: 0.1, momentum: 0.9 });
+ * // Two steps of warmup, then a decay that starts over at its own step 0.
+ * const sched = new SequentialLR(opt, {
+ *   schedulers: [new LinearLR(opt, { startFactor: 0.5, totalIters: 2 }), new ExponentialLR(opt, { gamma: 0.5 })],
+ *   milestones: [2],
+ * });
+ * const lrs = [];
+ * for (let epoch = 0; epoch < 5; epoch++) {
+ *   lrs.push(opt.paramGroups[0].lr);
+ *   opt.step(); // after an epoch of training
+ *   sched.step();
+ * }
+ * console.log(lrs); // ≈ [ 0.05, 0.075, 0.1, 0.05, 0.025 ]
+ * ```
  */
 export class SequentialLR extends LRScheduler {
   constructor(optimizer: SchedulableOptimizer, options: SequentialOptions) {
@@ -451,6 +673,21 @@ export class SequentialLR extends LRScheduler {
 /**
  * PyTorch `ChainedScheduler`: each `step()` steps every member in order, each scaling the lr the
  * previous one left (for the scaling schedulers the factors multiply).
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, SGD, ChainedScheduler, ExponentialLR, StepLR } from 'downhill';
+ * const opt = new SGD(await ParamStore.create({ w: [2] }), { lr: 0.1, momentum: 0.9 });
+ * // Both scale the lr every step: 0.9^t · 0.5^⌊t/2⌋.
+ * const sched = new ChainedScheduler([new ExponentialLR(opt, { gamma: 0.9 }), new StepLR(opt, { stepSize: 2, gamma: 0.5 })]);
+ * const lrs = [];
+ * for (let epoch = 0; epoch < 5; epoch++) {
+ *   lrs.push(opt.paramGroups[0].lr);
+ *   opt.step(); // after an epoch of training
+ *   sched.step();
+ * }
+ * console.log(lrs); // ≈ [ 0.1, 0.09, 0.0405, 0.03645, 0.0164 ]
+ * ```
  */
 export class ChainedScheduler extends LRScheduler {
   constructor(schedulers: readonly LRScheduler[], optimizer?: SchedulableOptimizer) {
