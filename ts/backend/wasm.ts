@@ -189,7 +189,9 @@ export class WasmHeap implements Heap {
   #disposed = false;
   readonly #buffers = new Set<WasmBuffer>();
 
+  /** @internal heaps come from `WasmBackend.createHeap()`. */
   constructor(
+    /** The backend whose module this heap instantiates. */
     readonly backend: WasmBackend,
     inst: Instance,
   ) {
@@ -200,7 +202,7 @@ export class WasmHeap implements Heap {
     return this.#disposed || this.#death !== null;
   }
 
-  /** The live instance, or a `BackendError` saying why there is none. */
+  /** @internal the live instance, or a `BackendError` saying why there is none. */
   live(what: string): Instance {
     if (this.#death !== null) {
       throw new BackendError(
@@ -317,6 +319,7 @@ export class WasmHeap implements Heap {
     this.backend.recycle(inst);
   }
 
+  /** `dispose()`, for `using` declarations. */
   [Symbol.dispose](): void {
     this.dispose();
   }

@@ -181,7 +181,9 @@ export class Lookahead extends Optimizer<LookaheadOptions> {
    * Optax names and step counts), and `steps_since_sync`.
    */
   conformanceState(): {
+    /** Per tensor (positional), its state by Optax path. */
     perTensor: Record<string, number | ArrayLike<number>>[];
+    /** State shared by all tensors, by Optax path. */
     shared: Record<string, number | ArrayLike<number>>;
   } {
     const spec = this.inner.spec;

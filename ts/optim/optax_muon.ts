@@ -68,7 +68,9 @@ export class OptaxMuon extends Optimizer<OptaxMuonOptions> {
    * state and casts to the parameter type where it uses them.
    */
   conformanceState(): {
+    /** Per tensor (positional), its state by Optax path. */
     perTensor: Record<string, number | ArrayLike<number>>[];
+    /** State shared by all tensors, by Optax path. */
     shared: Record<string, number | ArrayLike<number>>;
   } {
     const sd = this.stateDict();

@@ -24,7 +24,11 @@ import {
 } from '../spec.js';
 import { decodeTensor, encodeTensor, isEncodedTensor } from '../state.js';
 
-/** A value that changes with the step: `f(count)`, count = steps completed so far (Optax's convention). */
+/**
+ * A value that changes with the step: `f(count)`, count = steps completed so far (Optax's convention).
+ *
+ * @inline
+ */
 export type Schedule = (count: number) => number;
 
 /** Options where every number may also be a schedule. */

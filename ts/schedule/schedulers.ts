@@ -1,31 +1,4 @@
-/**
- * PyTorch-style scheduler objects (`torch.optim.lr_scheduler`, 2.x semantics) bound to an
- * optimizer's live param groups. A scheduler is a rule per group (`rules.ts`, the same arithmetic
- * the schedule functions fold) plus a position:
- *
- * - the constructor records each group's `initialLr` (PyTorch's `initial_lr`) unless an earlier
- *   scheduler did, and sets the lr for step 0;
- * - `step()` moves to the next position and writes the new lr (and momentum/beta1 for the cycling
- *   schedulers); call it after `optimizer.step()`;
- * - `getLastLr()` returns the lrs it last set; `stateDict()` / `loadStateDict()` save and restore
- *   the position and what the next step depends on (including the current lrs, which
- *   `loadStateDict` writes back into the groups), so a run resumes bit for bit, also on a fresh
- *   optimizer.
- *
- * ```ts
- * const opt = new SGD(params, { lr: 0.1, momentum: 0.9 });
- * const sched = new CosineAnnealingLR(opt, { tMax: 100 });
- * for (let epoch = 0; epoch < 100; epoch++) {
- *   train(opt);
- *   sched.step();
- * }
- * ```
- *
- * Where we differ from PyTorch: no `last_epoch` constructor argument (resume with
- * `loadStateDict`); no deprecated `step(epoch)`; members of a SequentialLR/ChainedScheduler must be
- * fresh single schedulers built on the same optimizer (PyTorch accepts nested composites but
- * fails on them at a hand-over), and after composition only the composite's `step()` moves the lr.
- */
+/** PyTorch-style scheduler objects (`torch.optim.lr_scheduler`, 2.x semantics): see `LRScheduler`. */
 import { rangeError, typeError } from '../errors.js';
 import * as check from './check.js';
 import {
@@ -90,7 +63,11 @@ export interface SchedulerStateDict {
   _schedulers?: SchedulerStateDict[];
 }
 
-/** How a scheduler is built (internal: the classes below pass it). */
+/**
+ * How a scheduler is built (internal: the classes below pass it).
+ *
+ * @inline
+ */
 export type Setup =
   | { kind: 'family'; make: (groups: number) => Family }
   | { kind: 'sequential'; members: unknown; milestones: unknown }
@@ -105,8 +82,36 @@ interface Loaded {
   members: Loaded[];
 }
 
-/** The base of every scheduler but ReduceLROnPlateau. */
+/**
+ * The base of PyTorch-style scheduler objects (`torch.optim.lr_scheduler`, 2.x semantics) bound
+ * to an optimizer's live param groups (every scheduler but `ReduceLROnPlateau`). A scheduler is a
+ * rule per group (the same arithmetic the schedule functions fold) plus a position:
+ *
+ * - the constructor records each group's `initialLr` (PyTorch's `initial_lr`) unless an earlier
+ *   scheduler did, and sets the lr for step 0;
+ * - `step()` moves to the next position and writes the new lr (and momentum/beta1 for the cycling
+ *   schedulers); call it after `optimizer.step()`;
+ * - `getLastLr()` returns the lrs it last set; `stateDict()` / `loadStateDict()` save and restore
+ *   the position and what the next step depends on (including the current lrs, which
+ *   `loadStateDict` writes back into the groups), so a run resumes bit for bit, also on a fresh
+ *   optimizer.
+ *
+ * Where we differ from PyTorch: no `last_epoch` constructor argument (resume with
+ * `loadStateDict`); no deprecated `step(epoch)`; members of a SequentialLR/ChainedScheduler must be
+ * fresh single schedulers built on the same optimizer (PyTorch accepts nested composites but
+ * fails on them at a hand-over), and after composition only the composite's `step()` moves the lr.
+ *
+ * ```ts
+ * const opt = new SGD(params, { lr: 0.1, momentum: 0.9 });
+ * const sched = new CosineAnnealingLR(opt, { tMax: 100 });
+ * for (let epoch = 0; epoch < 100; epoch++) {
+ *   train(opt); // your epoch: steps of opt
+ *   sched.step();
+ * }
+ * ```
+ */
 export abstract class LRScheduler {
+  /** The optimizer whose groups it sets. */
   readonly optimizer: SchedulableOptimizer;
   /** The PyTorch class this scheduler implements. */
   readonly name: string;
@@ -121,6 +126,7 @@ export abstract class LRScheduler {
   #t = 0;
   #lastLr: number[];
 
+  /** @internal the scheduler classes build their setup. */
   protected constructor(optimizer: SchedulableOptimizer, setup: Setup) {
     if (setup.kind === 'family') {
       const groups = checkOptimizer(optimizer);
@@ -631,6 +637,7 @@ export class MultiplicativeLR extends LRScheduler {
   }
 }
 
+/** Options of `SequentialLR`. */
 export interface SequentialOptions {
   /** `schedulers`: fresh schedulers built on the optimizer, in order. */
   schedulers: readonly LRScheduler[];
