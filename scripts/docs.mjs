@@ -61,16 +61,14 @@ for (const r of project.getReflectionsByKind(td.ReflectionKind.Class | td.Reflec
   }
 }
 const hasExample = (r) => (commentOf(r)?.blockTags ?? []).some((t) => t.tag === '@example');
-const required = project
-  .getReflectionsByKind(td.ReflectionKind.Class | td.ReflectionKind.Function)
-  .filter((r) => {
-    const f = file(r);
-    if (r.kind === td.ReflectionKind.Class && r.flags.isAbstract) return false;
-    if (f.startsWith('ts/optim/') && r.kind === td.ReflectionKind.Class) return true;
-    if (f.startsWith('ts/schedule/') && r.kind === td.ReflectionKind.Class) return true;
-    if (f === 'ts/schedule/functions.ts' && r.kind === td.ReflectionKind.Function) return true;
-    return f === 'ts/train/fit.ts' && r.name === 'fit';
-  });
+const required = project.getReflectionsByKind(td.ReflectionKind.Class | td.ReflectionKind.Function).filter((r) => {
+  const f = file(r);
+  if (r.kind === td.ReflectionKind.Class && r.flags.isAbstract) return false;
+  if (f.startsWith('ts/optim/') && r.kind === td.ReflectionKind.Class) return true;
+  if (f.startsWith('ts/schedule/') && r.kind === td.ReflectionKind.Class) return true;
+  if (f === 'ts/schedule/functions.ts' && r.kind === td.ReflectionKind.Function) return true;
+  return f === 'ts/train/fit.ts' && r.name === 'fit';
+});
 const requiredNames = [...new Set(required.map((r) => `${r.name} (${file(r)})`))];
 for (const r of required) if (!hasExample(r)) problems.push(`${r.name} (${file(r)}) has no @example`);
 for (const r of required) {
@@ -96,8 +94,10 @@ if (!existsSync(join(dist, 'index.js'))) {
     }
     const code = blocks
       .join('\n')
-      .replaceAll(/from '(downhill(?:\/node)?)'/g, (_, spec) =>
-        `from ${JSON.stringify(pathToFileURL(join(dist, spec === 'downhill' ? 'index.js' : 'node.js')).href)}`,
+      .replaceAll(
+        /from '(downhill(?:\/node)?)'/g,
+        (_, spec) =>
+          `from ${JSON.stringify(pathToFileURL(join(dist, spec === 'downhill' ? 'index.js' : 'node.js')).href)}`,
       );
     const path = join(work, `${String(i).padStart(3, '0')}-${ex.name}.mjs`);
     writeFileSync(path, `${code}\nexport {};\n`);
