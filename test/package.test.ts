@@ -10,7 +10,8 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nativeAddonLocation } from '../ts/backend/native.js';
+import { parseTriple } from '@napi-rs/cli';
+import { nativeAddonLocation, platformTriples } from '../ts/backend/native.js';
 import * as repo from '../ts/index.js';
 import { VERSION } from '../ts/version.js';
 import { CI, ROOT } from './helpers.js';
@@ -79,6 +80,51 @@ interface Probe {
   addons: string[];
   mnistDir: string;
 }
+
+describe('the addon names the loader looks for', () => {
+  // Rust targets napi-rs builds for Node (its CLI's list, less WASI, OpenHarmony and MinGW, which
+  // Node's official builds do not run on), named by napi-rs's own parser: the reference.
+  const TARGETS = [
+    'x86_64-unknown-linux-gnu',
+    'x86_64-unknown-linux-musl',
+    'aarch64-unknown-linux-gnu',
+    'aarch64-unknown-linux-musl',
+    'armv7-unknown-linux-gnueabihf',
+    'armv7-unknown-linux-musleabihf',
+    'riscv64gc-unknown-linux-gnu',
+    'loongarch64-unknown-linux-gnu',
+    'powerpc64le-unknown-linux-gnu',
+    's390x-unknown-linux-gnu',
+    'x86_64-apple-darwin',
+    'aarch64-apple-darwin',
+    'universal-apple-darwin',
+    'x86_64-pc-windows-msvc',
+    'i686-pc-windows-msvc',
+    'aarch64-pc-windows-msvc',
+    'x86_64-unknown-freebsd',
+    'aarch64-unknown-freebsd',
+    'aarch64-linux-android',
+    'armv7-linux-androideabi',
+  ];
+  it.each(TARGETS)('%s: the loader asks for the name napi-rs gives its addon', (target) => {
+    const t = parseTriple(target);
+    const musl = () => (t.abi ?? '').startsWith('musl');
+    // universal-apple-darwin serves both Mac architectures.
+    const arches = t.arch === 'universal' ? ['x64', 'arm64'] : [t.arch];
+    for (const arch of arches) expect(platformTriples(t.platform, arch, musl)).toContain(t.platformArchABI);
+  });
+
+  it('asks for nothing where napi-rs has no target, and the most specific name first', () => {
+    expect(platformTriples('linux', 'mips', () => false)).toEqual([]);
+    expect(platformTriples('aix', 'ppc64', () => false)).toEqual([]);
+    expect(platformTriples('darwin', 'arm64', () => false)).toEqual(['darwin-arm64', 'darwin-universal']);
+    expect(platformTriples('linux', 'x64', () => true)).toEqual(['linux-x64-musl']);
+  });
+
+  it.skipIf(triple === null)("names this machine's build as napi build --platform named it", () => {
+    expect(platformTriples()[0]).toBe(triple);
+  });
+});
 
 describe.skipIf(!built && !CI)('the packed package, installed without Rust or a registry', () => {
   let inst: Installed;

@@ -157,7 +157,7 @@ export function nativeAddonLocation(): NativeAddonLocation {
     } catch {
       continue; // not installed: the usual case on a platform whose addon is in the package
     }
-    const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { version?: string; main?: string };
+    const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { version?: string };
     // The addon and this package speak one wire (op codes, table layout) only at one version.
     if (pkg.version !== VERSION) {
       skipped.push(`${name} is version ${pkg.version}, this package ${VERSION}`);
@@ -173,17 +173,9 @@ export function nativeAddonLocation(): NativeAddonLocation {
   );
 }
 
-let loadedFrom: NativeAddonLocation | null = null;
-
-/** Where the loaded addon came from, or `null` before the native backend is loaded. */
-export function nativeAddonLoaded(): NativeAddonLocation | null {
-  return loadedFrom;
-}
-
 function loadAddon(): Addon {
   if (addon) return addon;
-  const found = nativeAddonLocation();
-  const { path } = found;
+  const { path } = nativeAddonLocation();
   if (!path.endsWith('.node') || !looksNative(path)) {
     throw new Error(`${path} is not a native addon (.node shared library); refusing to load it`);
   }
@@ -203,7 +195,6 @@ function loadAddon(): Addon {
     );
   }
   addon = mod as Addon;
-  loadedFrom = found;
   return addon;
 }
 
