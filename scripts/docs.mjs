@@ -123,7 +123,6 @@ process.stdout.write(JSON.stringify(failed));
     const out = execFileSync(process.execPath, [runner], {
       cwd: work,
       encoding: 'utf8',
-      env: { ...process.env, DOWNHILL_EXAMPLE: '1' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     for (const f of JSON.parse(out)) problems.push(`example failed: ${f}`);
