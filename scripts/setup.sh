@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Everything a fresh clone needs before it can run: npm dependencies, a host Rust toolchain,
-# the native addon, the WASM build and the compiled TypeScript. Each step detects what is
-# already there and says what it does; a second run does almost nothing.
+# Everything a fresh clone needs before it can run: npm dependencies, a host Rust toolchain, then
+# the full build (scripts/build.sh: the native addon, the WASM build, ES modules, CommonJS and the
+# browser bundle). Each step detects what is already there and says what it does; a second run
+# does almost nothing.
 #
 #   bash scripts/setup.sh
 set -euo pipefail
@@ -30,24 +31,7 @@ else
   say "host Rust: $(cargo --version)"
 fi
 
-# The TypeScript view of the core's optimizer specs (generated, git-ignored).
-specs=ts/generated/specs.ts
-if [[ ! -f $specs || -n "$(find crates/core -name '*.rs' -newer $specs -print -quit)" ]]; then
-  say "generating $specs from the core's registry (downhill-specgen)"
-  mkdir -p ts/generated
-  cargo run --quiet --release -p downhill-core --bin downhill-specgen "$specs"
-else
-  say "$specs up to date"
-fi
-
-bash scripts/build-native.sh
-bash scripts/build-wasm.sh
-
-if [[ ! -f dist/cli.js || -n "$(find ts tsconfig.json -newer dist/cli.js -print -quit)" ]]; then
-  say "compiling TypeScript (tsc)"
-  npx tsc -p tsconfig.json
-  chmod +x dist/cli.js
-else
-  say "TypeScript output up to date (dist/)"
-fi
+# Everything the tests and the main job load: specs, native addon, WASM, ES modules, CommonJS,
+# the browser bundle and the per-platform package folder (each step skips what is up to date).
+bash scripts/build.sh
 say "setup done in ${SECONDS}s"

@@ -33,6 +33,9 @@ say "formatting and types (rustfmt --check, prettier --check, tsc --noEmit)"
 rustfmt --edition 2021 --check crates/*/src/*.rs crates/core/src/*/*.rs crates/core/src/bin/*.rs
 npm run --silent lint
 
+say "API docs (TypeDoc: every public symbol documented, the required examples there, every example run)"
+node scripts/docs.mjs --check
+
 say "vitest (native, wasm, js, browser)"
 report=$(mktemp)
 status=0

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { nativeTestPanic } from '../ts/backend/native.js';
+import { nativeAddonLocation, nativeTestPanic } from '../ts/backend/native.js';
 import { OP } from '../ts/generated/specs.js';
 import { Adam, ParamStore } from '../ts/index.js';
 import { loadBackend } from '../ts/backend/select.js';
@@ -26,7 +26,7 @@ describe.skipIf(!native)('native addon', () => {
   });
 
   it('refuses two arguments that share memory, before touching them', () => {
-    const addon = createRequire(import.meta.url)(join(ROOT, 'bindings', 'native', 'downhill.node')) as {
+    const addon = createRequire(import.meta.url)(nativeAddonLocation().path) as {
       call(op: number, dtype: number, args: ArrayBuffer, ...b: (ArrayBuffer | null)[]): void;
     };
     const x = new Float32Array([1, 2, 3]);

@@ -9,6 +9,7 @@ import type { ParamStore } from './params.js';
 import { OP, rangesOf, runVector } from './ops.js';
 import { describeType } from './spec.js';
 
+/** Options of `clipGradNorm` and `gradNorm`. */
 export interface ClipNormOptions {
   /** 1, 2 (default), Infinity, or any p > 0. */
   normType?: number;

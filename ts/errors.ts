@@ -6,8 +6,10 @@
 
 /** A backend failed (a WASM trap, a Rust panic, an addon that will not load). */
 export class BackendError extends Error {
+  /** Always `'BackendError'` (survives minification, unlike the class name). */
   override readonly name = 'BackendError';
   constructor(
+    /** The backend that failed: `native`, `wasm` or `js`. */
     readonly backend: string,
     message: string,
     options?: { cause?: unknown },

@@ -44,18 +44,18 @@ export {
   type BackendReport,
   type BackendStatus,
 } from './backend/select.js';
-export type { Backend, BackendInfo, BackendName, Buffer, DType, FloatArray, Heap } from './backend/types.js';
+export type { Backend, BackendInfo, BackendName, Buffer, DType, FloatArray, Heap, Limits } from './backend/types.js';
 export { BackendError } from './errors.js';
 export { Rng } from './random.js';
 export { VERSION } from './version.js';
 export { clipGradNorm, clipGradValue, gradNorm, type ClipNormOptions } from './clip.js';
-export { loadWasmFrom, WasmBackend } from './backend/wasm.js';
+export { loadWasmFrom, WasmBackend, type WasmHeap } from './backend/wasm.js';
 export { fromJSON, toJSON } from './state.js';
 export { SPECS } from './generated/specs.js';
-export type { SpecData } from './spec.js';
+export type { DomainData, HParamData, RuleData, SlotData, SpecData } from './spec.js';
 export * from './schedule/index.js';
 export { onWarning } from './warnings.js';
-export { lineChart } from './plot/svg.js';
+export { lineChart, type LineChartOptions, type LineSeries } from './plot/svg.js';
 export {
   accumulate,
   chain,
@@ -69,6 +69,7 @@ export {
   type Transform,
   type TransformContext,
 } from './transform.js';
+export type { Segment } from './ops.js';
 export { groupsBy, weightDecayGroups, NO_DECAY, type TensorTest } from './optim/groups.js';
 export {
   Model,
@@ -113,4 +114,4 @@ export {
 export { findLr, type LrFinderOptions, type LrFinderResult } from './train/lr-finder.js';
 export { encodeSafetensors, decodeSafetensors, type SafeDType, type SafeTensor } from './train/safetensors.js';
 export { DataError, CsvError, CheckpointError } from './train/errors.js';
-export type { FitModel, DeviceDataLike, ModelSpecLike } from './train/types.js';
+export type { FitModel, DeviceDataLike, LayerSpecLike, ModelSpecLike } from './train/types.js';

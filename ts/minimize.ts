@@ -13,8 +13,14 @@ import { checkValues, ParamStore } from './params.js';
 import { describeType } from './spec.js';
 
 /** An optimizer by name with its options (`{ type: 'adam', lr: 0.01 }`), or a factory over the store. */
-export type OptimizerChoice = ({ type: string } & Record<string, unknown>) | ((params: ParamStore) => AnyOptimizer);
+export type OptimizerChoice =
+  | ({
+      /** The optimizer's name, any case (`'adam'`, `'AdamW'`, `'sgd'`; see `optimizerNames`). */
+      type: string;
+    } & Record<string, unknown>)
+  | ((params: ParamStore) => AnyOptimizer);
 
+/** What `minimize` minimizes, from where, with what, and when it stops. */
 export interface MinimizeOptions {
   /** J(x). Receives a read-only view of the current parameters. */
   loss: (x: FloatArray) => number;
@@ -28,17 +34,23 @@ export interface MinimizeOptions {
   maxIters?: number;
   /** Stop when ‖x_{t+1} − x_t‖₂ < tol. Default 1e-6; 0 disables. */
   tol?: number;
+  /** The backend of the parameter store; default `'auto'` (or `DOWNHILL_BACKEND`). */
   backend?: BackendChoice;
   /** Default `'float32'`. */
   dtype?: DType;
 }
 
+/** Where `minimize` ended and how it got there. */
 export interface MinimizeResult {
+  /** The parameters at the end (a copy). */
   x: FloatArray;
   /** J(x_t) before each step t (L-BFGS: what each `step(closure)` returned), then J at the solution. */
   history: number[];
+  /** Optimizer steps taken. */
   iterations: number;
+  /** Whether a step moved the parameters by less than `tol` (false: `maxIters` ran out). */
   converged: boolean;
+  /** The backend the steps ran on. */
   backend: BackendName;
 }
 
@@ -62,6 +74,24 @@ function build(choice: OptimizerChoice, store: ParamStore): AnyOptimizer {
   return createOptimizer(type, store, options, 'optimizer.type');
 }
 
+/**
+ * Minimizes `loss` from `x0` with any optimizer: the study card's gradient-descent loop (see the
+ * module comment for the stopping rule). Options are checked before the first step.
+ *
+ * @example
+ * ```ts
+ * import { minimize } from 'downhill';
+ * // J(x) = (x0 − 3)² + 10·(x1 + 1)², minimum at (3, −1)
+ * const { x, converged } = await minimize({
+ *   loss: (x) => (x[0] - 3) ** 2 + 10 * (x[1] + 1) ** 2,
+ *   grad: (x) => [2 * (x[0] - 3), 20 * (x[1] + 1)],
+ *   x0: [0, 0],
+ *   optimizer: { type: 'adam', lr: 0.1 },
+ *   maxIters: 2000,
+ * });
+ * console.log(Array.from(x), converged); // ≈ [3, -1] true
+ * ```
+ */
 export async function minimize(options: MinimizeOptions): Promise<MinimizeResult> {
   if (!options || typeof options !== 'object')
     throw typeError('options', `must be an object, got ${describeType(options)}`);

@@ -9,9 +9,13 @@ import type { ParamStore } from './params.js';
 
 /** One segment: the same length at offset `a` of buffer 0, `b` of buffer 1, `c` of buffer 2. */
 export interface Segment {
+  /** Offset in buffer 0. */
   a: number;
+  /** Offset in buffer 1 (default 0). */
   b?: number;
+  /** Offset in buffer 2 (default 0). */
   c?: number;
+  /** Elements. */
   len: number;
 }
 

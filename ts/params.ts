@@ -13,8 +13,11 @@ import { describeType } from './spec.js';
 /** Initial values: a constant, an array of `numel` numbers, or a function of the flat index. */
 export type Init = number | ArrayLike<number> | ((index: number) => number);
 
+/** One tensor of a store: its shape and, optionally, its initial values (default 0). */
 export interface TensorSpec {
+  /** Dimensions, e.g. `[784, 128]`; `[]` is a scalar. */
   shape: readonly number[];
+  /** Initial values; zeros when left out. */
   init?: Init;
 }
 
@@ -22,6 +25,7 @@ export interface TensorSpec {
 export type ParamSpecs =
   Record<string, TensorSpec | readonly number[]> | ReadonlyArray<readonly [string, TensorSpec | readonly number[]]>;
 
+/** Options of `ParamStore.create`. */
 export interface StoreOptions {
   /** `'auto'` (default: native, then wasm, then js), or a backend name; env `DOWNHILL_BACKEND` does the same. */
   backend?: BackendChoice;
@@ -33,7 +37,9 @@ export interface StoreOptions {
 export class Tensor {
   constructor(
     private readonly store: ParamStore,
+    /** The tensor's name in the store. */
     readonly name: string,
+    /** Its dimensions. */
     readonly shape: readonly number[],
     /** Position of element 0 in the arena. */
     readonly offset: number,
@@ -97,9 +103,30 @@ interface Planned {
   init?: Init;
 }
 
+/**
+ * The parameters of a model (and their gradients) in one flat arena on one backend; tensors are
+ * named, shaped views into it. Optimizers over the store keep their state in its heap too, so one
+ * `step()` is one call into the backend for every tensor.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore } from 'downhill';
+ * const params = await ParamStore.create({
+ *   w: { shape: [2, 3], init: (i) => 0.1 * i },
+ *   b: [3], // zeros
+ * });
+ * params.setGrad('w', [1, 2, 3, 4, 5, 6]);
+ * console.log(params.names, params.size, params.backend.name); // [ 'w', 'b' ] 9 'native'
+ * console.log(params.tensor('w').grad); // Float32Array(6) [ 1, 2, 3, 4, 5, 6 ]
+ * params.dispose();
+ * ```
+ */
 export class ParamStore {
+  /** The backend the arena lives on. */
   readonly backend: Backend;
+  /** The heap holding the arena and every optimizer's state over this store. */
   readonly heap: Heap;
+  /** The element type of parameters, gradients and optimizer state. */
   readonly dtype: DType;
   readonly #tensors = new Map<string, Tensor>();
   readonly #params: Buffer;
@@ -203,6 +230,7 @@ export class ParamStore {
     return { params: this.#params, grads: this.#grads };
   }
 
+  /** Whether the store has a tensor called `name`. */
   has(name: string): boolean {
     return this.#tensors.has(name);
   }
@@ -238,6 +266,7 @@ export class ParamStore {
     const g = this.grads;
     for (const t of ts) g.fill(0, t.offset, t.offset + t.size);
   }
+  /** Whether the store was disposed (or, on WASM, its instance trapped). */
   get disposed(): boolean {
     return this.heap.disposed;
   }
@@ -245,6 +274,7 @@ export class ParamStore {
   dispose(): void {
     this.heap.dispose();
   }
+  /** `dispose()`, for `using` declarations. */
   [Symbol.dispose](): void {
     this.dispose();
   }

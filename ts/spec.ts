@@ -7,59 +7,117 @@
 import { rangeError, typeError } from './errors.js';
 import { SPECS } from './generated/specs.js';
 
+/** The values a numeric option accepts: an interval, and whether `null` is allowed. */
 export interface DomainData {
-  /** Infinite bounds arrive as the strings `"Infinity"` / `"-Infinity"` (strict JSON). */
+  /** Lower bound. Infinite bounds arrive as the strings `"Infinity"` / `"-Infinity"` (strict JSON). */
   lo: number | string;
+  /** Whether the lower bound is excluded. */
   loOpen: boolean;
+  /** Upper bound (same encoding as `lo`). */
   hi: number | string;
+  /** Whether the upper bound is excluded. */
   hiOpen: boolean;
+  /** Whether `null` is accepted (an option whose absence means something, e.g. Adafactor's `eps1`). */
   nullable: boolean;
 }
 
+/** One option (hyperparameter) of an optimizer spec. */
 export interface HParamData {
+  /** downhill's camelCase name (`beta1`). */
   name: string;
+  /** PyTorch's param-group key (`betas.0` for an element of a tuple), or `null`. */
   torch: string | null;
+  /** Optax's argument name, or `null`. */
   optax: string | null;
   /** Optax's per-tensor mask argument that turns this option off where false. */
   optaxMask: string | null;
+  /** What values it takes: a real number, an integer, a flag or one of `choices`. */
   kind: 'real' | 'int' | 'bool' | 'choice';
+  /** The accepted interval of a numeric option. */
   domain: DomainData | null;
+  /** The accepted strings of a `choice` option. */
   choices: string[] | null;
+  /** The default (flags as 0/1). */
   default: number | string | null;
+  /** One line on what it does. */
   doc: string;
 }
 
+/** One state slot of an optimizer spec (PyTorch's `exp_avg`, `momentum_buffer`, ...). */
 export interface SlotData {
+  /** The state-dict key (PyTorch's name). */
   key: string;
+  /** Optax's state path, or `null`. */
   optax: string | null;
+  /** Its length per tensor: the tensor's size, its rows, its columns, or one number. */
   len: 'n' | 'rows' | 'cols' | 'scalar';
-  when: { kind: 'always' | 'flag' | 'nonzero' | 'factored' | 'notFactored' | 'matrix' | 'notMatrix'; hparam?: string };
-  init: { kind: 'value'; value: number | string } | { kind: 'hparam'; hparam: string };
+  /** When a tensor has the slot. */
+  when: {
+    /** Always, when a flag is set, when an option is non-zero, or by the tensor's shape. */
+    kind: 'always' | 'flag' | 'nonzero' | 'factored' | 'notFactored' | 'matrix' | 'notMatrix';
+    /** The option of `flag` and `nonzero`. */
+    hparam?: string;
+  };
+  /** The slot's value at a tensor's first step: a constant, or an option's value. */
+  init:
+    | {
+        /** A constant. */
+        kind: 'value';
+        /** The constant (±Infinity as a string). */
+        value: number | string;
+      }
+    | {
+        /** An option's value. */
+        kind: 'hparam';
+        /** The option. */
+        hparam: string;
+      };
   /** Values must stay >= 0 (second moments, accumulators). */
   nonneg: boolean;
 }
 
+/** A rule across options: when `flag` is set, `hparam` must pass `test` (SGD's Nesterov needs momentum > 0). */
 export interface RuleData {
+  /** The flag that triggers the rule. */
   flag: string;
+  /** The option it constrains. */
   hparam: string;
+  /** What the option must be. */
   test: 'positive' | 'zero';
 }
 
+/** An optimizer as the core's registry describes it (`SPECS` lists them all). */
 export interface SpecData {
+  /** Its wire id (position in the registry). */
   id: number;
+  /** The class name (`Adam`). */
   name: string;
+  /** One line on what it does. */
   summary: string;
+  /** Papers and the implementations it follows. */
   reference: string;
+  /** The PyTorch class it matches, or `null`. */
   torch: string | null;
+  /** The Optax function it matches, or `null`. */
   optax: string | null;
   /** Optax state paths that count steps, with their offset from our step count. */
-  optaxCounts: { path: string; offset: number }[];
+  optaxCounts: {
+    /** The path in Optax's state. */
+    path: string;
+    /** Optax's count minus ours. */
+    offset: number;
+  }[];
+  /** Who runs the step: the core element by element, the core per tensor, or TypeScript over core ops. */
   driver: 'elementwise' | 'tensorwise' | 'ts';
+  /** Its options. */
   hparams: HParamData[];
+  /** Its state slots. */
   state: SlotData[];
+  /** Rules across its options. */
   rules: RuleData[];
 }
 
+/** The element types: parameters, gradients and state are all one of them. */
 export type DType = 'float32' | 'float64';
 
 /** Largest finite value of each element type. */

@@ -27,6 +27,7 @@ import { decodeTensor, encodeTensor, isEncodedTensor } from './state.js';
 
 /** What a transformation sees: the store and the ranges of the optimizer's tensors. */
 export interface TransformContext {
+  /** The optimizer's parameter store. */
   store: ParamStore;
   /** The optimizer's tensors as arena ranges (adjacent ones merged). */
   segments: Segment[];
@@ -34,6 +35,10 @@ export interface TransformContext {
   size: number;
 }
 
+/**
+ * A gradient or parameter transformation that `chain` runs before or after an optimizer's update
+ * (Optax's `GradientTransformation`, with state that `stateDict` saves).
+ */
 export interface Transform {
   /** A name for state dicts and messages (`clipByGlobalNorm`). */
   readonly kind: string;
@@ -49,6 +54,7 @@ export interface Transform {
   check(s: Record<string, unknown>, arg: string): void;
   /** Restores a state `check` accepted. */
   load(s: Record<string, unknown>): void;
+  /** Frees buffers it keeps in the store's heap. */
   dispose(): void;
 }
 
@@ -113,7 +119,10 @@ function toCompact(segs: Segment[]): Segment[] {
 export function clipByGlobalNorm(
   maxNorm: number,
   opts: { normType?: number; errorIfNonfinite?: boolean } = {},
-): Transform & { readonly lastNorm: number } {
+): Transform & {
+  /** The gradients' global norm before the last clipping (NaN before the first step). */
+  readonly lastNorm: number;
+} {
   positive(maxNorm, 'maxNorm');
   const o = options(opts, ['normType', 'errorIfNonfinite']);
   const p = (o.normType ?? 2) as number;
@@ -166,7 +175,10 @@ export function clipByValue(value: number): Transform {
  * Skips the update when any gradient is NaN or infinite (the optimizer's state is untouched) and
  * counts the skipped steps (`skipped`), as mixed-precision loss scalers do.
  */
-export function skipNonFinite(): Transform & { readonly skipped: number } {
+export function skipNonFinite(): Transform & {
+  /** Steps skipped so far. */
+  readonly skipped: number;
+} {
   let ctx: TransformContext | null = null;
   let skipped = 0;
   return {
@@ -193,7 +205,10 @@ export function skipNonFinite(): Transform & { readonly skipped: number } {
  * gradients to a running mean, and every k-th step the optimizer updates with the mean of the k
  * gradients. Steps in between leave the parameters and the optimizer's state alone.
  */
-export function accumulate(k: number): Transform & { readonly micro: number } {
+export function accumulate(k: number): Transform & {
+  /** Micro-batches accumulated since the last update (0 … k − 1). */
+  readonly micro: number;
+} {
   count(k, 'k', 1);
   let ctx: TransformContext | null = null;
   let acc: Buffer | null = null;
@@ -349,8 +364,11 @@ export function swa(opts: { start?: number; every?: number } = {}): Averaging {
 
 /** An optimizer with transformations before and after its update. */
 export class Chain {
+  /** The optimizer whose update the transformations surround. */
   readonly optimizer: AnyOptimizer;
+  /** Transformations run before the update, in order. */
   readonly before: readonly Transform[];
+  /** Transformations run after the update, in order. */
   readonly after: readonly Transform[];
   #disposed = false;
 
@@ -376,21 +394,27 @@ export class Chain {
     this.optimizer = opt;
   }
 
+  /** The optimizer's parameter store. */
   get params(): ParamStore {
     return this.optimizer.params;
   }
+  /** The optimizer's param groups (live, as the optimizer's own). */
   get paramGroups(): AnyOptimizer['paramGroups'] {
     return this.optimizer.paramGroups;
   }
+  /** The optimizer's `step()` calls (skipped steps do not count). */
   get stepCalls(): number {
     return this.optimizer.stepCalls;
   }
+  /** Each group's lr for the next step. */
   get lrs(): number[] {
     return this.optimizer.lrs;
   }
+  /** Bytes of state: the optimizer's and the transformations'. */
   stateBytes(): number {
     return this.optimizer.stateBytes();
   }
+  /** Zeroes the gradients of the optimizer's tensors. */
   zeroGrad(): void {
     this.optimizer.zeroGrad();
   }
@@ -426,7 +450,10 @@ export class Chain {
   }
 
   /** The optimizer's state dict plus `chain`: one entry per transformation, in order. */
-  stateDict(): StateDict & { chain: Record<string, unknown>[] } {
+  stateDict(): StateDict & {
+    /** Each transformation's state: those before the optimizer, then those after. */
+    chain: Record<string, unknown>[];
+  } {
     const sd = this.optimizer.stateDict();
     const chain = [...this.before, ...this.after].map((t) => ({ kind: t.kind, ...t.state() }));
     const out = { ...sd, chain };
@@ -473,12 +500,14 @@ export class Chain {
     entries.forEach((e: unknown, i: number) => all[i].load(e as Record<string, unknown>));
   }
 
+  /** Frees the optimizer's and the transformations' buffers. */
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
     for (const t of [...this.before, ...this.after]) t.dispose();
     this.optimizer.dispose();
   }
+  /** `dispose()`, for `using` declarations. */
   [Symbol.dispose](): void {
     this.dispose();
   }

@@ -17,10 +17,13 @@ import { typeError } from './errors.js';
 
 /** One warning: a stable machine-readable `code` and a sentence for people. */
 export interface DownhillWarning {
+  /** A stable identifier, e.g. `DOWNHILL_SCHEDULER_BEFORE_OPTIMIZER`. */
   code: string;
+  /** What happened and what to do. */
   message: string;
 }
 
+/** A function `onWarning` calls with each warning. */
 export type WarningHandler = (warning: DownhillWarning) => void;
 
 const handlers = new Set<WarningHandler>();

@@ -1,5 +1,6 @@
-// Browser smoke test: the same wasm module, loaded by a plain page in headless Chromium (Debian's
-// /usr/bin/chromium driven by playwright-core), gives bit-identical results to Node.
+// Browser smoke test: the package's browser entry and wasm module, loaded by a plain page in
+// headless Chromium (Debian's /usr/bin/chromium driven by playwright-core), give bit-identical
+// results to Node.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -83,15 +84,16 @@ describe.skipIf(!run)('wasm in headless Chromium', () => {
     if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
-  it('the public API (dist/index.js as ES modules) picks wasm in the browser and matches Node', async () => {
+  it('the browser entry (dist/browser/index.js, an ES module) picks wasm in the browser and matches Node', async () => {
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('console', (m) => m.type() === 'error' && errors.push(`${m.text()} (${m.location().url})`));
     const { port } = server.address() as AddressInfo;
     await page.goto(`http://127.0.0.1:${port}/`);
     // A string, so vitest's transform leaves the page's own `import()` alone.
     const got = (await page.evaluate(`(async () => {
-      const m = await import('/dist/index.js');
+      const m = await import('/dist/browser/index.js');
       const { report } = await m.selectBackend();
       const s = await m.ParamStore.create({ w: { shape: [5], init: [0.5, -1.25, 3, 0.1, -0.3] } });
       const opt = new m.AdamW(s, { lr: 0.01, amsgrad: true });
@@ -108,7 +110,7 @@ describe.skipIf(!run)('wasm in headless Chromium', () => {
                v: Array.from(d.get('v')), info: s.backend.info() };
     })()`)) as {
       active: string;
-      native: { available: boolean };
+      native: { available: boolean; reason: string };
       used: string;
       w: number[];
       v: number[];
@@ -119,6 +121,7 @@ describe.skipIf(!run)('wasm in headless Chromium', () => {
     expect(got.active).toBe('wasm');
     expect(got.used).toBe('wasm');
     expect(got.native.available).toBe(false);
+    expect(got.native.reason).toMatch(/needs Node\.js; this is the browser build/);
 
     const { ParamStore } = await import('../../ts/params.js');
     const { AdamW } = await import('../../ts/optim/adamw.js');

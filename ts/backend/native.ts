@@ -1,14 +1,22 @@
 /**
- * The native backend: the Rust core as a Node addon (crates/napi, built by
- * scripts/build-native.sh into bindings/native/downhill.node). Buffers are plain typed arrays
+ * The native backend: the Rust core as a Node addon (crates/napi). Buffers are plain typed arrays
  * that the addon reads and writes in place, without copying: each call hands it the
  * `ArrayBuffer`s behind them (Node-API reads an `ArrayBuffer` for about half the cost of a typed
  * array).
+ *
+ * Where the addon comes from, in napi-rs's per-platform layout (names as `napi build --platform`
+ * gives them, e.g. `downhill.linux-x64-gnu.node`):
+ * 1. `DOWNHILL_NATIVE_ADDON`, when set: that file and nothing else;
+ * 2. `bindings/native/downhill.<triple>.node` in this package (the build of scripts/build-native.sh,
+ *    and the addon the package's tarball carries for the platform it was packed on);
+ * 3. the package `downhill-<triple>` (built in npm/<triple>/ by scripts/build.sh, published for
+ *    other platforms as an optional dependency), at exactly this package's version.
  */
-import { existsSync, openSync, readSync, closeSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, readSync, closeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { fromCoreError } from '../errors.js';
+import { VERSION } from '../version.js';
 import { ArrayHeap, arrayLimits, loadPhysicalMemory } from './heap.js';
 import { DTYPE_CODE, type Backend, type FloatArray } from './types.js';
 
@@ -31,10 +39,11 @@ interface Addon {
 }
 
 /**
- * Where the addon lives. ts/backend/native.ts and dist/backend/native.js are both two levels
- * below the package root, so one relative path serves vitest and the compiled package.
+ * The package root. ts/backend/native.ts and dist/backend/native.js are both two levels below it;
+ * the CommonJS copy in dist/cjs/ resolves `import.meta.url` as its ESM twin's URL
+ * (scripts/build-js.mjs), so one relative path serves vitest and both builds.
  */
-const ADDON_URL = new URL('../../bindings/native/downhill.node', import.meta.url);
+const PACKAGE_ROOT = new URL('../../', import.meta.url);
 
 let addon: Addon | null = null;
 
@@ -57,13 +66,116 @@ function looksNative(path: string): boolean {
   );
 }
 
+let muslCache: boolean | null = null;
+
+/**
+ * Whether this Linux runs on musl rather than glibc (an addon linked against one does not load on
+ * the other). `ldd` is a script that names its libc, so reading it answers without starting a
+ * process; where it is missing, Node's diagnostic report says whether glibc is loaded.
+ */
+function isMusl(): boolean {
+  if (muslCache !== null) return muslCache;
+  try {
+    muslCache = readFileSync('/usr/bin/ldd', 'utf8').includes('musl');
+  } catch {
+    const report = (process.report?.getReport?.() ?? null) as {
+      header?: { glibcVersionRuntime?: string };
+      sharedObjects?: string[];
+    } | null;
+    muslCache =
+      report !== null &&
+      !report.header?.glibcVersionRuntime &&
+      (report.sharedObjects ?? []).some((f) => f.includes('libc.musl-') || f.includes('ld-musl-'));
+  }
+  return muslCache;
+}
+
+/**
+ * The napi-rs platform names (`<platform>-<arch>[-<abi>]`) an addon for this process may carry,
+ * most specific first; empty where napi-rs has no target. The ABI part is the C library on Linux
+ * (`gnu`, `musl`; `gnueabihf` for 32-bit ARM) and the toolchain on Windows (`msvc`).
+ */
+export function platformTriples(
+  platform: string = process.platform,
+  arch: string = process.arch,
+  musl: () => boolean = isMusl,
+): string[] {
+  switch (platform) {
+    case 'linux': {
+      const libc = musl() ? 'musl' : 'gnu';
+      if (arch === 'arm') return [`linux-arm-${libc}eabihf`];
+      if (['x64', 'arm64', 'riscv64', 'loong64'].includes(arch)) return [`linux-${arch}-${libc}`];
+      if (['ppc64', 's390x'].includes(arch) && libc === 'gnu') return [`linux-${arch}-gnu`];
+      return [];
+    }
+    case 'darwin':
+      return ['x64', 'arm64'].includes(arch) ? [`darwin-${arch}`, 'darwin-universal'] : [];
+    case 'win32':
+      return ['x64', 'ia32', 'arm64'].includes(arch) ? [`win32-${arch}-msvc`] : [];
+    case 'freebsd':
+      return ['x64', 'arm64'].includes(arch) ? [`freebsd-${arch}`] : [];
+    case 'android':
+      return arch === 'arm64' ? ['android-arm64'] : arch === 'arm' ? ['android-arm-eabi'] : [];
+    default:
+      return [];
+  }
+}
+
+/** Where the addon was found: its file and which of the three places it came from. */
+export interface NativeAddonLocation {
+  path: string;
+  source: 'DOWNHILL_NATIVE_ADDON' | 'package' | 'platform package';
+}
+
+/**
+ * Finds the addon for this platform without loading it (see the module comment for the order).
+ * Throws an `Error` starting with `native addon not built` that says where it looked.
+ */
+export function nativeAddonLocation(): NativeAddonLocation {
+  // DOWNHILL_NATIVE_ADDON points at another build (or at nothing, to test the fallback).
+  const env = process.env.DOWNHILL_NATIVE_ADDON;
+  if (env) {
+    if (!existsSync(env)) throw new Error(`native addon not built: ${env} does not exist`);
+    return { path: env, source: 'DOWNHILL_NATIVE_ADDON' };
+  }
+  const triples = platformTriples();
+  const where = `${process.platform}-${process.arch}`;
+  if (triples.length === 0) {
+    throw new Error(`native addon not built: napi-rs has no target for ${where}`);
+  }
+  for (const t of triples) {
+    const path = fileURLToPath(new URL(`bindings/native/downhill.${t}.node`, PACKAGE_ROOT));
+    if (existsSync(path)) return { path, source: 'package' };
+  }
+  const require = createRequire(import.meta.url);
+  const skipped: string[] = [];
+  for (const t of triples) {
+    const name = `downhill-${t}`;
+    let manifest: string;
+    try {
+      manifest = require.resolve(`${name}/package.json`);
+    } catch {
+      continue; // not installed: the usual case on a platform whose addon is in the package
+    }
+    const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { version?: string };
+    // The addon and this package speak one wire (op codes, table layout) only at one version.
+    if (pkg.version !== VERSION) {
+      skipped.push(`${name} is version ${pkg.version}, this package ${VERSION}`);
+      continue;
+    }
+    return { path: require.resolve(name), source: 'platform package' };
+  }
+  const local = fileURLToPath(new URL(`bindings/native/downhill.${triples[0]}.node`, PACKAGE_ROOT));
+  throw new Error(
+    `native addon not built: no ${local} and no package ${triples.map((t) => `downhill-${t}`).join(' or ')}` +
+      `${skipped.length > 0 ? ` at version ${VERSION} (${skipped.join('; ')})` : ' installed'}` +
+      ' (run `npm run build:native`)',
+  );
+}
+
 function loadAddon(): Addon {
   if (addon) return addon;
-  // DOWNHILL_NATIVE_ADDON points at another build (or at nothing, to test the fallback).
-  const path = process.env.DOWNHILL_NATIVE_ADDON || fileURLToPath(ADDON_URL);
-  if (!existsSync(path)) {
-    throw new Error(`native addon not built: ${path} does not exist (run \`npm run build:native\`)`);
-  }
+  const { path } = nativeAddonLocation();
   if (!path.endsWith('.node') || !looksNative(path)) {
     throw new Error(`${path} is not a native addon (.node shared library); refusing to load it`);
   }

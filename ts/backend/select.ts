@@ -7,20 +7,27 @@ import { BackendError, typeError } from '../errors.js';
 import { loadJs } from './js.js';
 import type { Backend, BackendName } from './types.js';
 
+/** A backend by name, or `'auto'`: the first that loads in the order native, wasm, js. */
 export type BackendChoice = BackendName | 'auto';
 
+/** The backends in the order `'auto'` tries them. */
 export const BACKEND_NAMES: readonly BackendName[] = ['native', 'wasm', 'js'];
 
+/** Whether one backend loaded here, and why not. */
 export interface BackendStatus {
+  /** Whether it loaded. */
   available: boolean;
   /** Why it is unavailable, or `null`. */
   reason: string | null;
 }
 
+/** Which backend `selectBackend()` chose and the state of every backend. */
 export interface BackendReport {
+  /** The backend in use. */
   active: BackendName;
   /** Why the active backend was chosen (auto order, option, or environment variable). */
   why: string;
+  /** Every backend's availability. */
   backends: Record<BackendName, BackendStatus>;
 }
 
@@ -52,7 +59,12 @@ function parseChoice(value: unknown, arg: string): BackendChoice {
 }
 
 /** The choice in force: the option if given, else `DOWNHILL_BACKEND`, else auto. */
-export function requestedBackend(option?: BackendChoice): { choice: BackendChoice; source: string } {
+export function requestedBackend(option?: BackendChoice): {
+  /** The backend asked for. */
+  choice: BackendChoice;
+  /** Who asked: `the backend option`, `DOWNHILL_BACKEND` or `auto`. */
+  source: string;
+} {
   if (option !== undefined) return { choice: parseChoice(option, 'backend'), source: 'the backend option' };
   const env = typeof process !== 'undefined' ? process.env.DOWNHILL_BACKEND : undefined;
   if (env) return { choice: parseChoice(env, 'DOWNHILL_BACKEND'), source: 'DOWNHILL_BACKEND' };
@@ -64,7 +76,12 @@ function message(err: unknown): string {
 }
 
 /** Resolves the backend to use, with a report of every backend's availability. */
-export async function selectBackend(option?: BackendChoice): Promise<{ backend: Backend; report: BackendReport }> {
+export async function selectBackend(option?: BackendChoice): Promise<{
+  /** The backend chosen. */
+  backend: Backend;
+  /** Why, and the state of every backend. */
+  report: BackendReport;
+}> {
   const { choice, source } = requestedBackend(option);
   const backends = {} as Record<BackendName, BackendStatus>;
   const found = new Map<BackendName, Backend>();

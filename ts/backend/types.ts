@@ -11,13 +11,21 @@
 import type { DType } from '../spec.js';
 
 export type { DType } from '../spec.js';
+/**
+ * The three backends: the Rust core as a Node addon, the core compiled to WebAssembly, and its
+ * pure-TypeScript mirror.
+ */
 export type BackendName = 'native' | 'wasm' | 'js';
+/** The element arrays of the two element types (`float32`, `float64`). */
 export type FloatArray = Float32Array | Float64Array;
 
 /** A zero-initialised buffer of `dtype` elements owned by a heap. */
 export interface Buffer {
+  /** The heap the buffer belongs to (a call may only combine buffers of one heap). */
   readonly heap: Heap;
+  /** The element type. */
   readonly dtype: DType;
+  /** Number of elements. */
   readonly length: number;
   /**
    * A view of the data. On WASM the view is re-made when memory has grown (an old view's
@@ -27,10 +35,16 @@ export interface Buffer {
   view(): FloatArray;
   /** Frees the memory; later use throws. Idempotent. */
   dispose(): void;
+  /** Whether `dispose()` was called (or the heap is gone). */
   readonly disposed: boolean;
 }
 
+/**
+ * A set of buffers one call may use together: on WASM one instance of the module with its own
+ * memory, on native and js a tag on typed arrays. Every `ParamStore` owns one.
+ */
 export interface Heap {
+  /** The backend the heap belongs to. */
   readonly backend: Backend;
   /**
    * A zero-filled buffer of `length` elements. `arg` names the request in errors (a
@@ -46,11 +60,15 @@ export interface Heap {
   run(op: number, dtype: DType, args: Float64Array, buffers: readonly (Buffer | null)[]): void;
   /** Frees every buffer of the heap (on WASM, the instance's memory). Idempotent. */
   dispose(): void;
+  /** Whether the heap was disposed, or (WASM) its instance trapped. */
   readonly disposed: boolean;
+  /** `dispose()`, for `using` declarations. */
   [Symbol.dispose](): void;
 }
 
+/** What a backend reports about itself (`downhill info` prints it). */
 export interface BackendInfo {
+  /** Which backend. */
   name: BackendName;
   /** Widest vector instruction set the kernels use: `avx2`, `sse2`, `simd128`, `none`. */
   simd: string;
@@ -64,12 +82,17 @@ export interface Limits {
   bufferElements: number;
   /** Most bytes of one heap (all buffers of one store together). */
   heapBytes: number;
+  /** Why the limits are what they are (for error messages). */
   why: string;
 }
 
+/** A loaded backend: what `selectBackend()` returns and a `ParamStore` is built on. */
 export interface Backend {
+  /** Which backend this is. */
   readonly name: BackendName;
+  /** SIMD level and threads. */
   info(): BackendInfo;
+  /** Largest buffer and heap for an element type. */
   limits(dtype: DType): Limits;
   /** The optimizer specs this backend's core registers, as JSON (the js backend: the generated ones). */
   specsJson(): string;

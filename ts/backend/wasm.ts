@@ -29,6 +29,20 @@ import {
   type Limits,
 } from './types.js';
 
+declare global {
+  // Empty or identical declarations that merge with the TypeScript libraries' own. They let the
+  // package's .d.ts files compile in projects without `lib: ["dom"]` (Node) or without
+  // `esnext.disposable` (browsers; `Symbol.dispose` is declared as @types/node declares it), as
+  // @types/node does for other web types; there the two WebAssembly types stay opaque.
+  namespace WebAssembly {
+    interface Module {}
+    interface Memory {}
+  }
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+  }
+}
+
 /** The module's exports (crates/wasm/src/lib.rs). */
 interface Exports {
   memory: WebAssembly.Memory;
@@ -175,7 +189,9 @@ export class WasmHeap implements Heap {
   #disposed = false;
   readonly #buffers = new Set<WasmBuffer>();
 
+  /** @internal heaps come from `WasmBackend.createHeap()`. */
   constructor(
+    /** The backend whose module this heap instantiates. */
     readonly backend: WasmBackend,
     inst: Instance,
   ) {
@@ -186,7 +202,7 @@ export class WasmHeap implements Heap {
     return this.#disposed || this.#death !== null;
   }
 
-  /** The live instance, or a `BackendError` saying why there is none. */
+  /** @internal the live instance, or a `BackendError` saying why there is none. */
   live(what: string): Instance {
     if (this.#death !== null) {
       throw new BackendError(
@@ -303,6 +319,7 @@ export class WasmHeap implements Heap {
     this.backend.recycle(inst);
   }
 
+  /** `dispose()`, for `using` declarations. */
   [Symbol.dispose](): void {
     this.dispose();
   }
@@ -310,12 +327,16 @@ export class WasmHeap implements Heap {
 
 /** The WASM backend over one compiled module. */
 export class WasmBackend implements Backend {
+  /** Always `'wasm'`. */
   readonly name = 'wasm' as const;
   readonly #pool: Instance[] = [];
   #info: BackendInfo | null = null;
   #specs: string | null = null;
 
-  constructor(readonly module: WebAssembly.Module) {
+  constructor(
+    /** The compiled module; every heap is a fresh instance of it. */
+    readonly module: WebAssembly.Module,
+  ) {
     // Instantiate once now, so a module that cannot run here fails at load time.
     this.#pool.push(new Instance(module));
   }
@@ -414,7 +435,9 @@ export async function loadWasm(): Promise<WasmBackend> {
  * Loads the backend from an explicit module (browsers, bundlers): the `.wasm` file's URL, its
  * bytes, or an already compiled module.
  */
-export async function loadWasmFrom(wasm: string | URL | BufferSource | WebAssembly.Module): Promise<WasmBackend> {
+export async function loadWasmFrom(
+  wasm: string | URL | ArrayBuffer | ArrayBufferView | WebAssembly.Module,
+): Promise<WasmBackend> {
   let module: WebAssembly.Module;
   try {
     if (wasm instanceof WebAssembly.Module) {
@@ -424,7 +447,8 @@ export async function loadWasmFrom(wasm: string | URL | BufferSource | WebAssemb
       if (!res.ok) throw new Error(`HTTP ${res.status} fetching ${String(wasm)}`);
       module = await WebAssembly.compile(await res.arrayBuffer());
     } else {
-      module = await WebAssembly.compile(wasm);
+      // A view over a SharedArrayBuffer is fine too: compile copies the bytes.
+      module = await WebAssembly.compile(wasm as BufferSource);
     }
   } catch (e) {
     throw new BackendError('wasm', `cannot compile the module: ${errorText(e)}`, { cause: e });

@@ -21,11 +21,19 @@ export type { AdaBeliefOptions };
  * `nesterov` false. State: `exp_avg`, `exp_avg_var` (Optax `0.mu`, `0.nu`; `exp_avg_var`
  * includes the accumulated epsRoot).
  *
- * @example
- * const params = await ParamStore.create({ w: [64, 10] });
- * const opt = new AdaBelief(params, { lr: 1e-3 });
- *
  * Differences from the paper: eps outside the square root and epsRoot stored in s (Optax's form).
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, AdaBelief } from 'downhill';
+ * const params = await ParamStore.create({ w: { shape: [3], init: [1, -2, 0.5] } });
+ * const opt = new AdaBelief(params, { lr: 0.05 });
+ * for (let t = 0; t < 200; t++) {
+ *   params.setGrad('w', params.get('w').map((x) => 2 * x)); // the gradient of ‖w‖²
+ *   opt.step();
+ * }
+ * console.log(params.get('w')); // each element well on its way to 0
+ * ```
  */
 export class AdaBelief extends Optimizer<AdaBeliefOptions> {
   constructor(params: ParamStore, options?: Partial<Scheduled<AdaBeliefOptions>>);

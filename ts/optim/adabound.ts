@@ -27,13 +27,21 @@ export type { AdaBoundOptions };
  * `gamma` 1e-3, `eps` 1e-8, `weightDecay` 0, `amsbound` false, `baseLr` (lr at construction).
  * State: `exp_avg`, `exp_avg_sq` (+ `max_exp_avg_sq` with amsbound).
  *
- * @example
- * const params = await ParamStore.create({ w: [64, 10] });
- * const opt = new AdaBound(params, { lr: 1e-3, finalLr: 0.1 });
- *
  * Differences from the paper's Algorithm 2: bias corrections and eps, no 1/√t on the clipped step
  * (both as the release). Differences from the release: `baseLr` is kept in the param group (the
  * release keeps `base_lrs` outside the state dict, so a resumed run re-reads the current lr).
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, AdaBound } from 'downhill';
+ * const params = await ParamStore.create({ w: { shape: [3], init: [1, -2, 0.5] } });
+ * const opt = new AdaBound(params, { lr: 1e-2, finalLr: 0.1, amsbound: true });
+ * for (let t = 0; t < 200; t++) {
+ *   params.setGrad('w', params.get('w').map((x) => 2 * x)); // the gradient of ‖w‖²
+ *   opt.step();
+ * }
+ * console.log(params.get('w')); // each element well on its way to 0
+ * ```
  */
 export class AdaBound extends Optimizer<AdaBoundOptions> {
   constructor(params: ParamStore, options?: Partial<Scheduled<AdaBoundOptions>>);

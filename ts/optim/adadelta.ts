@@ -22,12 +22,19 @@ export type { AdadeltaOptions };
  * Options (defaults): `lr` 1, `rho` 0.9 (in [0, 1]), `eps` 1e-6, `weightDecay` 0, `maximize`
  * false. State: `square_avg` (v), `acc_delta` (u): 2 elements per parameter.
  *
- * @example
- * const params = await ParamStore.create({ w: [10] });
- * const opt = new Adadelta(params, { rho: 0.95 });
- * params.setGrad('w', grad); opt.step();
- *
  * Differences from the paper: PyTorch's `lr` scales the update (the paper's rule is lr = 1).
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, Adadelta } from 'downhill';
+ * const params = await ParamStore.create({ w: { shape: [3], init: [1, -2, 0.5] } });
+ * const opt = new Adadelta(params, { lr: 1, rho: 0.9 });
+ * for (let t = 0; t < 200; t++) {
+ *   params.setGrad('w', params.get('w').map((x) => 2 * x)); // the gradient of ‖w‖²
+ *   opt.step();
+ * }
+ * console.log(params.get('w')); // each element well on its way to 0
+ * ```
  */
 export class Adadelta extends Optimizer<AdadeltaOptions> {
   constructor(params: ParamStore, options?: Partial<Scheduled<AdadeltaOptions>>);

@@ -25,13 +25,22 @@ export type { AdafactorOptions };
  * epsilon), `eps2` 1e-3, `d` 1 (>= 1), `weightDecay` 0, `maximize` false. State: `row_var`,
  * `col_var` (factored tensors) or `variance` (vectors); `stateBytes()` shows the saving.
  *
- * @example
- * const params = await ParamStore.create({ w: [512, 256], b: [256] });
- * const opt = new Adafactor(params, { lr: 1e-2 });
- * opt.stateBytes(); // (512 + 256 + 256) · 4 bytes, against 2 · (512·256 + 256) · 4 for Adam
- *
  * Differences from PyTorch: PyTorch's `eps` tuple is the two options `eps1`/`eps2` (state dicts
  * use PyTorch's `eps`); norms are summed in double, where PyTorch sums float32 in float32.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, Adafactor, Adam } from 'downhill';
+ * const params = await ParamStore.create({ w: [512, 256], b: [256] });
+ * const opt = new Adafactor(params, { lr: 1e-2 });
+ * const adam = new Adam(params);
+ * params.grads.fill(0.01);
+ * opt.step();
+ * adam.step();
+ * // Row and column statistics for w, a full second moment for b: (512 + 256 + 256) · 4 bytes,
+ * // against Adam's two moments, 2 · (512·256 + 256) · 4 bytes.
+ * console.log(opt.stateBytes(), adam.stateBytes()); // 4096 1050624
+ * ```
  */
 export class Adafactor extends Optimizer<AdafactorOptions> {
   constructor(params: ParamStore, options?: Partial<Scheduled<AdafactorOptions>>);

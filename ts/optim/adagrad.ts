@@ -21,14 +21,21 @@ export type { AdagradOptions };
  * Options (defaults): `lr` 1e-2, `lrDecay` 0, `weightDecay` 0, `initialAccumulatorValue` 0,
  * `eps` 1e-10, `maximize` false. State: `sum` (1 element per parameter).
  *
- * @example
- * const params = await ParamStore.create({ w: [10] });
- * const opt = new Adagrad(params, { lr: 0.1, lrDecay: 1e-3 });
- * params.setGrad('w', grad); opt.step();
- *
  * Differences from PyTorch: `sum` is created at a tensor's first step, not at construction (a
  * state dict lists a tensor once it has stepped); no sparse gradients. Optax's `adagrad` is a
  * different rule (ε inside the root, accumulator 0.1 by default).
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, Adagrad } from 'downhill';
+ * const params = await ParamStore.create({ w: { shape: [3], init: [1, -2, 0.5] } });
+ * const opt = new Adagrad(params, { lr: 0.5, lrDecay: 1e-3 });
+ * for (let t = 0; t < 200; t++) {
+ *   params.setGrad('w', params.get('w').map((x) => 2 * x)); // the gradient of ‖w‖²
+ *   opt.step();
+ * }
+ * console.log(params.get('w')); // each element well on its way to 0
+ * ```
  */
 export class Adagrad extends Optimizer<AdagradOptions> {
   constructor(params: ParamStore, options?: Partial<Scheduled<AdagradOptions>>);

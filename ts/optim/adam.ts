@@ -25,13 +25,20 @@ export type { AdamOptions };
  * `amsgrad` false, `maximize` false, `decoupledWeightDecay` false. State: `exp_avg`,
  * `exp_avg_sq` (+ `max_exp_avg_sq` with amsgrad): 2 (3) elements per parameter.
  *
- * @example
- * const params = await ParamStore.create({ w: [10] });
- * const opt = new Adam(params, { lr: 1e-2 });
- * params.setGrad('w', grad); opt.step();
- *
  * Differences from PyTorch: `betas` are the two options `beta1`/`beta2` (state dicts use
  * PyTorch's `betas`); the denominator is computed as `√v̂ · (1/√(1−β2^t)) + ε` (an ulp apart).
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, Adam } from 'downhill';
+ * const params = await ParamStore.create({ w: { shape: [3], init: [1, -2, 0.5] } });
+ * const opt = new Adam(params, { lr: 0.05, amsgrad: true });
+ * for (let t = 0; t < 200; t++) {
+ *   params.setGrad('w', params.get('w').map((x) => 2 * x)); // the gradient of ‖w‖²
+ *   opt.step();
+ * }
+ * console.log(params.get('w')); // each element well on its way to 0
+ * ```
  */
 export class Adam extends Optimizer<AdamOptions> {
   constructor(params: ParamStore, options?: Partial<Scheduled<AdamOptions>>);

@@ -21,13 +21,20 @@ export type { AdamaxOptions };
  * Options (defaults): `lr` 2e-3, `beta1` 0.9, `beta2` 0.999, `eps` 1e-8, `weightDecay` 0,
  * `maximize` false. State: `exp_avg`, `exp_inf`: 2 elements per parameter.
  *
- * @example
- * const params = await ParamStore.create({ w: [10] });
- * const opt = new Adamax(params, { lr: 2e-3 });
- * params.setGrad('w', grad); opt.step();
- *
  * Differences from the paper: ε is added to |g| before the maximum (PyTorch's form; the paper
  * has no ε). `betas` are the two options `beta1`/`beta2`.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, Adamax } from 'downhill';
+ * const params = await ParamStore.create({ w: { shape: [3], init: [1, -2, 0.5] } });
+ * const opt = new Adamax(params, { lr: 0.05 });
+ * for (let t = 0; t < 200; t++) {
+ *   params.setGrad('w', params.get('w').map((x) => 2 * x)); // the gradient of ‖w‖²
+ *   opt.step();
+ * }
+ * console.log(params.get('w')); // each element well on its way to 0
+ * ```
  */
 export class Adamax extends Optimizer<AdamaxOptions> {
   constructor(params: ParamStore, options?: Partial<Scheduled<AdamaxOptions>>);

@@ -15,6 +15,7 @@ import { describeType } from '../spec.js';
 /** Biases, norm layers' weights and 1-D tensors (names like `b`, `layer0.bias`, `ln.weight`, `bn1.gamma`). */
 export const NO_DECAY: RegExp = /(^|[._])(bias|b\d*|beta|gamma)$|(^|[._])(norm|ln|bn|layernorm|batchnorm)\d*([._]|$)/i;
 
+/** Which tensors a rule applies to: a pattern tested on the name, or a predicate of the name and tensor. */
 export type TensorTest = RegExp | ((name: string, tensor: Tensor) => boolean);
 
 function matches(test: TensorTest, t: Tensor): boolean {
@@ -30,7 +31,10 @@ export function groupsBy<O extends object>(
   store: ParamStore,
   rules: readonly { match: TensorTest; options: Partial<O> }[],
   names?: readonly string[],
-): ({ params: string[] } & Partial<O>)[] {
+): ({
+  /** The group's tensor names. */
+  params: string[];
+} & Partial<O>)[] {
   if (!Array.isArray(rules))
     throw typeError('rules', `must be an array of { match, options }, got ${describeType(rules)}`);
   rules.forEach((r, i) => {
@@ -58,7 +62,12 @@ export function weightDecayGroups(
   store: ParamStore,
   weightDecay: number,
   options: { exclude?: TensorTest; names?: readonly string[] } = {},
-): { params: string[]; weightDecay: number }[] {
+): {
+  /** The group's tensor names. */
+  params: string[];
+  /** `weightDecay` for the decayed group, 0 for the excluded one. */
+  weightDecay: number;
+}[] {
   if (typeof weightDecay !== 'number')
     throw typeError('weightDecay', `must be a number, got ${describeType(weightDecay)}`);
   if (!(weightDecay >= 0 && Number.isFinite(weightDecay))) {

@@ -24,13 +24,19 @@ export type { LAMBOptions };
  * scratch buffer as large as the largest tensor. Norms are fixed-order sums in float64: the same
  * bits on every backend and thread count.
  *
- * @example
- * const params = await ParamStore.create({ w: [256, 128], b: [128] });
- * const opt = new LAMB(params, [{ params: ['w'], weightDecay: 0.01 }, { params: ['b'] }], { lr: 1e-3 });
- * params.setGrad('w', gw); params.setGrad('b', gb); opt.step();
- *
  * Differences from the paper: no clipping φ of ‖p‖ (Optax's identity); ratio 1 for zero norms.
  * Differences from Optax: bias corrections multiply by reciprocals (an ulp apart).
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, LAMB } from 'downhill';
+ * const params = await ParamStore.create({ w: { shape: [4, 3], init: (i) => 0.1 * i }, b: [3] });
+ * // Weight decay on the matrix only (Optax's mask as param groups).
+ * const opt = new LAMB(params, [{ params: ['w'], weightDecay: 0.01 }, { params: ['b'] }], { lr: 1e-3 });
+ * params.grads.fill(0.5);
+ * opt.step();
+ * console.log(params.get('b')); // ≈ −lr each: a zero tensor takes a trust ratio of 1
+ * ```
  */
 export class LAMB extends Optimizer<LAMBOptions> {
   constructor(params: ParamStore, options?: Partial<Scheduled<LAMBOptions>>);

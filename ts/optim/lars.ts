@@ -24,14 +24,23 @@ export type { LARSOptions };
  * norms, usually). State: `trace` (Optax's `3.trace`): the momentum of the *updates*, so it is
  * the negated PyTorch-style momentum buffer.
  *
- * @example
- * const params = await ParamStore.create({ w: [512, 256], b: [256] });
- * const opt = new LARS(params, [{ params: ['w'] }, { params: ['b'], weightDecay: 0, trustRatio: false }], {
- *   lr: 0.5, weightDecay: 1e-4, trustCoefficient: 0.02,
- * });
- *
  * Differences from the paper: the norm of the decayed gradient (not ‖g‖ + wd·‖p‖), and ratio 1
  * (not η) for zero norms, so a zero-initialized tensor first moves by a full lr·g (Optax's).
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, LARS } from 'downhill';
+ * const params = await ParamStore.create({ w: { shape: [4, 3], init: (i) => 0.1 * i }, b: [3] });
+ * // No weight decay and no trust ratio for the bias, as is usual.
+ * const opt = new LARS(params, [{ params: ['w'] }, { params: ['b'], weightDecay: 0, trustRatio: false }], {
+ *   lr: 0.5,
+ *   weightDecay: 1e-4,
+ *   trustCoefficient: 0.02,
+ * });
+ * params.grads.fill(0.1);
+ * opt.step();
+ * console.log(params.get('b')); // [ -0.05, -0.05, -0.05 ]: lr · g without the ratio
+ * ```
  */
 export class LARS extends Optimizer<LARSOptions> {
   constructor(params: ParamStore, options?: Partial<Scheduled<LARSOptions>>);

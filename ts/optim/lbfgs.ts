@@ -188,7 +188,14 @@ const STATE_KEYS = [
  * `prev_flat_grad`, `prev_loss`; the vectors live in the store's heap, up to
  * (2·historySize + 4)·numel elements.
  *
+ * Differences from PyTorch: `line_search_fn=None` is 'none'; dot products and norms sum in double
+ * (PyTorch sums float32 vectors in float32), then round to the parameter dtype where PyTorch
+ * holds the result as a tensor. Freezing tensors is not supported.
+ *
  * @example
+ * ```ts
+ * import { ParamStore, LBFGS } from 'downhill';
+ * // Rosenbrock's function from (−1.2, 1); its minimum is at (1, 1).
  * const params = await ParamStore.create({ x: { shape: [2], init: [-1.2, 1] } }, { dtype: 'float64' });
  * const opt = new LBFGS(params, { lineSearchFn: 'strong_wolfe' });
  * const closure = () => {
@@ -197,10 +204,8 @@ const STATE_KEYS = [
  *   return 100 * (b - a * a) ** 2 + (1 - a) ** 2;
  * };
  * for (let i = 0; i < 10; i++) opt.step(closure);
- *
- * Differences from PyTorch: `line_search_fn=None` is 'none'; dot products and norms sum in double
- * (PyTorch sums float32 vectors in float32), then round to the parameter dtype where PyTorch
- * holds the result as a tensor. Freezing tensors is not supported.
+ * console.log(params.get('x')); // ≈ Float64Array [ 1, 1 ]
+ * ```
  */
 export class LBFGS extends Optimizer<LBFGSOptions> {
   /** `minimize()` drives optimizers that have this with a closure (`step(closure)`). */

@@ -37,15 +37,22 @@ export interface LookaheadStateDict extends StateDict {
  * inner optimizer's dict under `fast`, so a resumed run is exact. Evaluate at the slow weights
  * (`slowParams()`) or the fast ones (the params) as you prefer; the paper reports both.
  *
- * @example
- * const params = await ParamStore.create({ w: [64, 10] });
- * const opt = new Lookahead(new Adam(params, { lr: 1e-3 }), { syncPeriod: 5, slowStepSize: 0.5 });
- * params.setGrad('w', grad); opt.step();
- *
  * Differences from Optax: after a synchronization the params equal the slow weights exactly
  * (Optax writes the sync as an update to the fast weights, equal only to rounding). `dispose()`
  * also disposes the inner optimizer. Param groups, freezing and options of the inner optimizer
  * are the inner optimizer's (`lookahead.inner`).
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, Adam, Lookahead } from 'downhill';
+ * const params = await ParamStore.create({ w: { shape: [3], init: [1, -2, 0.5] } });
+ * const opt = new Lookahead(new Adam(params, { lr: 0.05 }), { syncPeriod: 5, slowStepSize: 0.5 });
+ * for (let t = 0; t < 200; t++) {
+ *   params.setGrad('w', params.get('w').map((x) => 2 * x)); // the gradient of ‖w‖²
+ *   opt.step();
+ * }
+ * console.log(opt.slowParams().w); // the slow weights
+ * ```
  */
 export class Lookahead extends Optimizer<LookaheadOptions> {
   /** The wrapped (fast) optimizer. */
@@ -174,7 +181,9 @@ export class Lookahead extends Optimizer<LookaheadOptions> {
    * Optax names and step counts), and `steps_since_sync`.
    */
   conformanceState(): {
+    /** Per tensor (positional), its state by Optax path. */
     perTensor: Record<string, number | ArrayLike<number>>[];
+    /** State shared by all tensors, by Optax path. */
     shared: Record<string, number | ArrayLike<number>>;
   } {
     const spec = this.inner.spec;

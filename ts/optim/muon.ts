@@ -26,15 +26,23 @@ export type { MuonOptions };
  * State: `momentum_buffer`. Only 2-D tensors: give biases, embeddings and other tensors to
  * another optimizer (such as AdamW), or use {@link OptaxMuon}, which has an Adam branch for them.
  *
- * @example
- * const params = await ParamStore.create({ w1: [256, 128], w2: [128, 10], b: [10] });
- * const muon = new Muon(params, [{ params: ['w1', 'w2'] }], { lr: 0.02 });
- * const adamw = new AdamW(params, [{ params: ['b'] }], { lr: 3e-4 });
- *
  * Differences from PyTorch: `ns_coefficients` is the three options `nsA`/`nsB`/`nsC` (state dicts
  * use PyTorch's tuple); PyTorch's `adjust_lr_fn=None` is 'original'. The bfloat16 products
  * accumulate in f32 in a fixed order, which may differ from PyTorch's GEMM where a sum lands on
  * a bfloat16 rounding boundary.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, Muon, AdamW } from 'downhill';
+ * const params = await ParamStore.create({ w1: { shape: [8, 4], init: (i) => Math.sin(i) }, b1: [4] });
+ * // Muon for the matrix, AdamW for the bias (Muon takes 2-D tensors only).
+ * const muon = new Muon(params, [{ params: ['w1'] }], { lr: 0.02 });
+ * const adamw = new AdamW(params, [{ params: ['b1'] }], { lr: 3e-4 });
+ * params.grads.fill(0.1);
+ * muon.step();
+ * adamw.step();
+ * console.log(params.get('w1').length, muon.stateBytes()); // 32 128
+ * ```
  */
 export class Muon extends Optimizer<MuonOptions> {
   constructor(params: ParamStore, options?: Partial<Scheduled<MuonOptions>>);

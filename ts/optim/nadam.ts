@@ -26,14 +26,21 @@ export type { NAdamOptions };
  * `momentumDecay` 4e-3, `decoupledWeightDecay` false, `maximize` false. State: `mu_product` (one
  * number per tensor), `exp_avg`, `exp_avg_sq`: 2 elements per parameter.
  *
- * @example
- * const params = await ParamStore.create({ w: [10] });
- * const opt = new NAdam(params, { lr: 2e-3, weightDecay: 0.01, decoupledWeightDecay: true });
- * params.setGrad('w', grad); opt.step();
- *
  * Differences from PyTorch: none in the rule (PyTorch 1.13's default single-tensor NAdam had an
  * extra μ_t in the product, fixed in 2.0; this follows the documented algorithm). The two terms
  * share one division by d (PyTorch divides twice): an ulp or so apart.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, NAdam } from 'downhill';
+ * const params = await ParamStore.create({ w: { shape: [3], init: [1, -2, 0.5] } });
+ * const opt = new NAdam(params, { lr: 0.05, weightDecay: 0.01, decoupledWeightDecay: true });
+ * for (let t = 0; t < 200; t++) {
+ *   params.setGrad('w', params.get('w').map((x) => 2 * x)); // the gradient of ‖w‖²
+ *   opt.step();
+ * }
+ * console.log(params.get('w')); // each element well on its way to 0
+ * ```
  */
 export class NAdam extends Optimizer<NAdamOptions> {
   constructor(params: ParamStore, options?: Partial<Scheduled<NAdamOptions>>);

@@ -31,14 +31,21 @@ const NS_COEFFS_PATH = 'inner_states.muon.inner_state.0.ns_coeffs';
  * `muonDimensionNumbers` 'matrices'. State: `momentum_buffer` (matrices), `exp_avg`,
  * `exp_avg_sq` (others).
  *
- * @example
- * const params = await ParamStore.create({ w1: [64, 32], b1: [32], w2: [32, 10] });
- * const opt = new OptaxMuon(params, { lr: 0.02, consistentRms: 0.2 });
- *
  * Differences from Optax: `ns_coeffs` is the three options `nsA`/`nsB`/`nsC` (one triple, no
  * per-iteration table or preset name); Optax's `weight_decay_mask` is a param group with
  * `weightDecay: 0`; `mu_dtype` is the parameter type; `muon_weight_dimension_numbers` other than
  * None is not supported. Matrix products and norms sum in double and round once.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, OptaxMuon } from 'downhill';
+ * const params = await ParamStore.create({ w1: { shape: [6, 4], init: (i) => Math.cos(i) }, b1: [4] });
+ * // w1 (2-D) takes the orthogonalized momentum, b1 the built-in AdamW.
+ * const opt = new OptaxMuon(params, { lr: 0.02, consistentRms: 0.2 });
+ * params.grads.fill(0.1);
+ * opt.step();
+ * console.log(params.get('b1')); // ≈ −0.03 each: the AdamW branch's first (Nesterov) step
+ * ```
  */
 export class OptaxMuon extends Optimizer<OptaxMuonOptions> {
   constructor(params: ParamStore, options?: Partial<Scheduled<OptaxMuonOptions>>);
@@ -61,7 +68,9 @@ export class OptaxMuon extends Optimizer<OptaxMuonOptions> {
    * state and casts to the parameter type where it uses them.
    */
   conformanceState(): {
+    /** Per tensor (positional), its state by Optax path. */
     perTensor: Record<string, number | ArrayLike<number>>[];
+    /** State shared by all tensors, by Optax path. */
     shared: Record<string, number | ArrayLike<number>>;
   } {
     const sd = this.stateDict();

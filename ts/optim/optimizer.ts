@@ -24,26 +24,55 @@ import {
 } from '../spec.js';
 import { decodeTensor, encodeTensor, isEncodedTensor } from '../state.js';
 
-/** A value that changes with the step: `f(count)`, count = steps completed so far (Optax's convention). */
+/**
+ * A value that changes with the step: `f(count)`, count = steps completed so far (Optax's convention).
+ *
+ * @inline
+ */
 export type Schedule = (count: number) => number;
 
 /** Options where every number may also be a schedule. */
 export type Scheduled<O> = { [K in keyof O]: O[K] extends number ? number | Schedule : O[K] };
 
 /** A param group: the names of its tensors and its own options (missing ones take the defaults). */
-export type GroupSpec<O> = { params: readonly string[] } & Partial<Scheduled<O>>;
+export type GroupSpec<O> = {
+  /** Names of the group's tensors in the store. */
+  params: readonly string[];
+} & Partial<Scheduled<O>>;
 
 /** A live param group; its options may be changed between steps (schedulers set `lr`). */
-export type ParamGroup<O> = Scheduled<O> & { readonly params: readonly string[]; initialLr?: number };
+export type ParamGroup<O> = Scheduled<O> & {
+  /** Names of the group's tensors (fixed). */
+  readonly params: readonly string[];
+  /** The lr a scheduler started from (PyTorch's `initial_lr`), set by the first scheduler attached. */
+  initialLr?: number;
+};
 
 /** PyTorch's `optimizer.state_dict()` layout: positional param indices, PyTorch key names. */
 export interface StateDict {
+  /** Per positional param index (tensors that took a step): `step` and the state slots by PyTorch's key. */
   state: Record<number, Record<string, number | FloatArray | number[]>>;
-  param_groups: Array<Record<string, unknown> & { params: number[] }>;
+  /** Each group's options under PyTorch's keys, and its tensors as positional indices. */
+  param_groups: Array<
+    Record<string, unknown> & {
+      /** Positional indices of the group's tensors (in group order). */
+      params: number[];
+    }
+  >;
   /** downhill's own facts (PyTorch ignores it): the optimizer, the element type, steps taken. */
-  downhill?: { optimizer: string; dtype: string; stepCalls: number; frozen?: number[] };
+  downhill?: {
+    /** The optimizer's class name. */
+    optimizer: string;
+    /** The element type of the store (`float32`, `float64`). */
+    dtype: string;
+    /** `step()` calls made (what schedules are evaluated at). */
+    stepCalls: number;
+    /** Positional indices of frozen tensors. */
+    frozen?: number[];
+  };
 }
 
+/** Options of `loadStateDict`. */
 export interface LoadOptions {
   /** Accept NaN and ±Infinity in state buffers (a diverged run); rejected by default. */
   allowNonFinite?: boolean;
@@ -60,7 +89,18 @@ interface Entry {
   group: number;
 }
 
+/**
+ * The base of every optimizer class (`SGD`, `Adam`, … each one spec of the core's registry). It
+ * holds param groups (PyTorch's: each group's options merged with the defaults, live between
+ * steps), the state (created at a tensor's first step, laid out in one buffer of the store's
+ * heap), and makes each `step()` one call into the backend for all groups and tensors.
+ *
+ * `O` is the optimizer's options type (e.g. `AdamOptions`); every number in it may also be a
+ * schedule `(count) => value`. State dicts use PyTorch's layout and keys, so they move between
+ * backends and to and from PyTorch.
+ */
 export abstract class Optimizer<O extends object> {
+  /** The parameter store this optimizer steps (tensors of other stores cannot join). */
   readonly params: ParamStore;
   /** The defaults groups were merged with. */
   readonly defaults: Readonly<Scheduled<O>>;
@@ -183,6 +223,7 @@ export abstract class Optimizer<O extends object> {
     this.#setFrozen(names, 1);
   }
 
+  /** Lets frozen tensors step again, continuing from the state they kept. */
   unfreeze(names: readonly string[]): void {
     this.#setFrozen(names, 0);
   }
@@ -244,9 +285,21 @@ export abstract class Optimizer<O extends object> {
    * tensor that has taken a step and keeps slot `key`, its arena offset and the slot's place
    * in the buffer. Null before the first step.
    */
-  protected slotRanges(
-    key: string,
-  ): { buffer: Buffer; ranges: { name: string; offset: number; at: number; len: number }[] } | null {
+  protected slotRanges(key: string): {
+    /** The optimizer's state buffer (in the store's heap). */
+    buffer: Buffer;
+    /** One entry per tensor that keeps the slot. */
+    ranges: {
+      /** The tensor's name. */
+      name: string;
+      /** The tensor's offset in the parameter arena. */
+      offset: number;
+      /** Where the tensor's slot starts in the state buffer. */
+      at: number;
+      /** The slot's length in elements. */
+      len: number;
+    }[];
+  } | null {
     this.#assertLive();
     const k = this.#spec.state.findIndex((s) => s.key === key);
     const layout = this.#layout;
@@ -463,10 +516,12 @@ export abstract class Optimizer<O extends object> {
     this.#scratch = null;
   }
 
+  /** `dispose()`, for `using` declarations. */
   [Symbol.dispose](): void {
     this.dispose();
   }
 
+  /** Whether `dispose()` was called. */
   get disposed(): boolean {
     return this.#disposed;
   }
@@ -762,6 +817,7 @@ const CLASSES = new Map<string, OptimizerClass>();
 
 // The class constructors differ in their option types; this is what they share.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
+/** An optimizer of any class (what `createOptimizer` returns and what `fit` and schedulers take). */
 export type AnyOptimizer = Optimizer<any>;
 export type OptimizerClass = new (params: ParamStore, options?: Record<string, unknown>) => AnyOptimizer;
 /** An optimizer class with both constructor forms: options, or param groups and defaults. */

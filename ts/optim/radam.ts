@@ -26,13 +26,20 @@ export type { RAdamOptions };
  * `decoupledWeightDecay` false, `maximize` false. State: `exp_avg`, `exp_avg_sq`: 2 elements per
  * parameter. With the default betas, steps 1–5 are un-rectified.
  *
- * @example
- * const params = await ParamStore.create({ w: [10] });
- * const opt = new RAdam(params, { lr: 1e-3 });
- * params.setGrad('w', grad); opt.step();
- *
  * Differences from PyTorch: none in the rule; the step's scalars are folded into one coefficient
  * (an ulp or so apart). ε is added to √v before the bias correction, unlike Adam.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, RAdam } from 'downhill';
+ * const params = await ParamStore.create({ w: { shape: [3], init: [1, -2, 0.5] } });
+ * const opt = new RAdam(params, { lr: 0.05 });
+ * for (let t = 0; t < 200; t++) {
+ *   params.setGrad('w', params.get('w').map((x) => 2 * x)); // the gradient of ‖w‖²
+ *   opt.step();
+ * }
+ * console.log(params.get('w')); // each element well on its way to 0
+ * ```
  */
 export class RAdam extends Optimizer<RAdamOptions> {
   constructor(params: ParamStore, options?: Partial<Scheduled<RAdamOptions>>);

@@ -24,14 +24,21 @@ export type { RMSpropOptions };
  * `centered` false, `maximize` false. State: `square_avg`, `momentum_buffer` (momentum > 0),
  * `grad_avg` (centered): 1 to 3 elements per parameter.
  *
- * @example
- * const params = await ParamStore.create({ w: [10] });
- * const opt = new RMSprop(params, { lr: 1e-3, momentum: 0.9, centered: true });
- * params.setGrad('w', grad); opt.step();
- *
  * Differences from PyTorch: none in the rule. `alpha` above 1 is accepted as PyTorch accepts it,
  * but the average can then turn negative and such a state is refused by `loadStateDict`. Optax's
  * `rmsprop` puts ε inside the square root and is not what this reproduces.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, RMSprop } from 'downhill';
+ * const params = await ParamStore.create({ w: { shape: [3], init: [1, -2, 0.5] } });
+ * const opt = new RMSprop(params, { lr: 1e-2, momentum: 0.9, centered: true });
+ * for (let t = 0; t < 200; t++) {
+ *   params.setGrad('w', params.get('w').map((x) => 2 * x)); // the gradient of ‖w‖²
+ *   opt.step();
+ * }
+ * console.log(params.get('w')); // each element well on its way to 0
+ * ```
  */
 export class RMSprop extends Optimizer<RMSpropOptions> {
   constructor(params: ParamStore, options?: Partial<Scheduled<RMSpropOptions>>);

@@ -32,13 +32,21 @@ export type { ScheduleFreeAdamWOptions };
  * `base_optimizer_state.0.nu`), and per tensor the scalars `weight_sum`, `lr_max` (Optax
  * `weight_sum`, `max_lr`).
  *
- * @example
- * const params = await ParamStore.create({ w: [64, 10] });
- * const opt = new ScheduleFreeAdamW(params, { lr: 0.01, warmupSteps: 100 });
- * for (...) { params.setGrad('w', grad); opt.step(); }
- * opt.eval(); evaluate(params); opt.train();
- *
  * Differences from Optax: y is written directly (Optax adds y' − y to y), an ulp apart.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, ScheduleFreeAdamW } from 'downhill';
+ * const params = await ParamStore.create({ w: { shape: [3], init: [1, -2, 0.5] } });
+ * const opt = new ScheduleFreeAdamW(params, { lr: 0.05, warmupSteps: 10 });
+ * for (let t = 0; t < 200; t++) {
+ *   params.setGrad('w', params.get('w').map((x) => 2 * x)); // the gradient of ‖w‖²
+ *   opt.step();
+ * }
+ * opt.eval(); // the params are now the average x, where the model is evaluated
+ * console.log(params.get('w'));
+ * opt.train(); // back to y, where gradients are taken
+ * ```
  */
 export class ScheduleFreeAdamW extends ScheduleFree<ScheduleFreeAdamWOptions> {
   constructor(params: ParamStore, options?: Partial<Scheduled<ScheduleFreeAdamWOptions>>);

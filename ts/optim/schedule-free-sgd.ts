@@ -24,10 +24,16 @@ export type { ScheduleFreeSGDOptions };
  * `weightLrPower` 2. State: `z`, and per tensor `weight_sum`, `lr_max`.
  *
  * @example
- * const params = await ParamStore.create({ w: [64, 10] });
+ * ```ts
+ * import { ParamStore, ScheduleFreeSGD } from 'downhill';
+ * const params = await ParamStore.create({ w: { shape: [3], init: [1, -2, 0.5] } });
  * const opt = new ScheduleFreeSGD(params, { lr: 0.1, warmupSteps: 10 });
- * for (...) { params.setGrad('w', grad); opt.step(); }
- * const x = opt.evalParams().w;
+ * for (let t = 0; t < 200; t++) {
+ *   params.setGrad('w', params.get('w').map((x) => 2 * x)); // the gradient of ‖w‖²
+ *   opt.step();
+ * }
+ * console.log(opt.evalParams().w); // the average x, without touching the params
+ * ```
  */
 export class ScheduleFreeSGD extends ScheduleFree<ScheduleFreeSGDOptions> {
   constructor(params: ParamStore, options?: Partial<Scheduled<ScheduleFreeSGDOptions>>);

@@ -23,14 +23,20 @@ export type { SGDOptions };
  * (needs momentum > 0 and dampening = 0), `maximize` false. State: `momentum_buffer` (only with
  * momentum), one element per parameter.
  *
- * @example
- * const params = await ParamStore.create({ w: { shape: [2], init: [1, 2] } });
- * const opt = new SGD(params, { lr: 0.1, momentum: 0.9 });
- * params.setGrad('w', [0.5, -1]);
- * opt.step();
- *
  * Reference: Sutskever et al., ICML 2013 (momentum form). Differences from PyTorch: none in the
  * update; the momentum buffer starts at a tensor's first step (PyTorch: whenever it is missing).
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, SGD } from 'downhill';
+ * const params = await ParamStore.create({ w: { shape: [3], init: [1, -2, 0.5] } });
+ * const opt = new SGD(params, { lr: 0.1, momentum: 0.9, nesterov: true });
+ * for (let t = 0; t < 200; t++) {
+ *   params.setGrad('w', params.get('w').map((x) => 2 * x)); // the gradient of ‖w‖²
+ *   opt.step();
+ * }
+ * console.log(params.get('w')); // each element well on its way to 0
+ * ```
  */
 export class SGD extends Optimizer<SGDOptions> {
   constructor(params: ParamStore, options?: Partial<Scheduled<SGDOptions>>);

@@ -22,11 +22,19 @@ export type { YogiOptions };
  * Options (defaults): `lr` 1e-2, `beta1` 0.9, `beta2` 0.999, `eps` 1e-3,
  * `initialAccumulatorValue` 1e-6. State: `exp_avg`, `exp_avg_sq` (Optax `0.mu`, `0.nu`).
  *
- * @example
- * const params = await ParamStore.create({ w: [64, 10] });
- * const opt = new Yogi(params, { lr: 1e-2 });
- *
  * Differences from the paper: bias corrections (Optax's).
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, Yogi } from 'downhill';
+ * const params = await ParamStore.create({ w: { shape: [3], init: [1, -2, 0.5] } });
+ * const opt = new Yogi(params, { lr: 0.05 });
+ * for (let t = 0; t < 200; t++) {
+ *   params.setGrad('w', params.get('w').map((x) => 2 * x)); // the gradient of ‖w‖²
+ *   opt.step();
+ * }
+ * console.log(params.get('w')); // each element well on its way to 0
+ * ```
  */
 export class Yogi extends Optimizer<YogiOptions> {
   constructor(params: ParamStore, options?: Partial<Scheduled<YogiOptions>>);

@@ -22,24 +22,33 @@
  */
 import { rangeError, typeError } from '../errors.js';
 
+/** One line of a chart. */
 export interface LineSeries {
+  /** Its legend entry. */
   name: string;
+  /** Its (x, y) points in order. */
   points: ReadonlyArray<readonly [number, number]>;
   /** The y axis the series is read on: `'left'` (default) or `'right'` (drawn dashed). */
   axis?: 'left' | 'right';
 }
 
+/** Options of `lineChart`. */
 export interface LineChartOptions {
+  /** The chart's title. */
   title: string;
+  /** The x axis's label. */
   xLabel: string;
+  /** The left y axis's label. */
   yLabel: string;
   /** Label of the right y axis; the axis is drawn when a series uses it. */
   y2Label?: string;
+  /** The lines. */
   series: readonly LineSeries[];
   /** Log scale for the left y axis. */
   logY?: boolean;
-  /** Pixels, default 720 × 400. */
+  /** Width in pixels, default 720. */
   width?: number;
+  /** Height in pixels, default 400. */
   height?: number;
 }
 

@@ -120,43 +120,106 @@ function split(o: BaseLr | undefined): [Record<string, unknown>, number] {
   return [rest, check.nonNegative(lr, 'options.lr')];
 }
 
-/** Optax's `constant_schedule`: the same value at every step. */
+/**
+ * Optax's `constant_schedule`: the same value at every step.
+ *
+ * @example
+ * ```ts
+ * import { constantSchedule } from 'downhill';
+ * const lr = constantSchedule(0.01);
+ * console.log(lr(0), lr(1000)); // 0.01 0.01
+ * ```
+ */
 export function constantSchedule(value: number): Schedule {
   const v = check.finite(value, 'value');
   return fromRule({ absolute: true, first: () => v, restart: () => v, next: () => v }, v);
 }
 
-/** PyTorch `StepLR`: lr · gamma^⌊t / stepSize⌋. */
+/**
+ * PyTorch `StepLR`: lr · gamma^⌊t / stepSize⌋.
+ *
+ * @example
+ * ```ts
+ * import { stepSchedule } from 'downhill';
+ * const lr = stepSchedule({ lr: 0.1, stepSize: 2, gamma: 0.5 });
+ * console.log([0, 1, 2, 3, 4].map(lr)); // [ 0.1, 0.1, 0.05, 0.05, 0.025 ]
+ * ```
+ */
 export function stepSchedule(options: StepOptions & BaseLr): Schedule {
   const [o, lr] = split(options);
   return fromFamily(stepFamily(o), lr);
 }
 
-/** PyTorch `MultiStepLR`: lr · gamma^(number of milestones <= t). */
+/**
+ * PyTorch `MultiStepLR`: lr · gamma^(number of milestones <= t).
+ *
+ * @example
+ * ```ts
+ * import { multiStep } from 'downhill';
+ * const lr = multiStep({ lr: 1, milestones: [2, 4], gamma: 0.5 });
+ * console.log([0, 1, 2, 3, 4, 5].map(lr)); // [ 1, 1, 0.5, 0.5, 0.25, 0.25 ]
+ * ```
+ */
 export function multiStep(options: MultiStepOptions & BaseLr): Schedule {
   const [o, lr] = split(options);
   return fromFamily(multiStepFamily(o), lr);
 }
 
-/** PyTorch `ExponentialLR`: lr · gamma^t. */
+/**
+ * PyTorch `ExponentialLR`: lr · gamma^t.
+ *
+ * @example
+ * ```ts
+ * import { exponential } from 'downhill';
+ * const lr = exponential({ lr: 1, gamma: 0.5 });
+ * console.log([0, 1, 2, 3].map(lr)); // [ 1, 0.5, 0.25, 0.125 ]
+ * ```
+ */
 export function exponential(options: ExponentialOptions & BaseLr): Schedule {
   const [o, lr] = split(options);
   return fromFamily(exponentialFamily(o), lr);
 }
 
-/** PyTorch `ConstantLR`: lr · factor for t < totalIters, then lr (a constant warmup). */
+/**
+ * PyTorch `ConstantLR`: lr · factor for t < totalIters, then lr (a constant warmup).
+ *
+ * @example
+ * ```ts
+ * import { constantFactor } from 'downhill';
+ * const lr = constantFactor({ lr: 1, factor: 0.5, totalIters: 2 });
+ * console.log([0, 1, 2, 3].map(lr)); // [ 0.5, 0.5, 1, 1 ]
+ * ```
+ */
 export function constantFactor(options: ConstantOptions & BaseLr): Schedule {
   const [o, lr] = split(options);
   return fromFamily(constantFamily(o), lr);
 }
 
-/** PyTorch `LinearLR`: lr · (startFactor + (endFactor − startFactor) · min(t, totalIters) / totalIters). */
+/**
+ * PyTorch `LinearLR`: lr · (startFactor + (endFactor − startFactor) · min(t, totalIters) / totalIters).
+ *
+ * @example
+ * ```ts
+ * import { linear } from 'downhill';
+ * const lr = linear({ lr: 1, startFactor: 0.25, endFactor: 1, totalIters: 3 });
+ * console.log([0, 1, 2, 3, 4].map(lr)); // [ 0.25, 0.5, 0.75, 1, 1 ]
+ * ```
+ */
 export function linear(options: LinearOptions & BaseLr): Schedule {
   const [o, lr] = split(options);
   return fromFamily(linearFamily(o), lr);
 }
 
-/** PyTorch `PolynomialLR`: lr · (1 − min(t, totalIters) / totalIters)^power. */
+/**
+ * PyTorch `PolynomialLR`: lr · (1 − min(t, totalIters) / totalIters)^power.
+ *
+ * @example
+ * ```ts
+ * import { polynomial } from 'downhill';
+ * const lr = polynomial({ lr: 1, totalIters: 4, power: 2 });
+ * console.log([0, 1, 2, 3, 4, 5].map(lr)); // [ 1, 0.5625, 0.25, 0.0625, 0, 0 ]
+ * ```
+ */
 export function polynomial(options: PolynomialOptions & BaseLr): Schedule {
   const [o, lr] = split(options);
   return fromFamily(polynomialFamily(o), lr);
@@ -165,13 +228,29 @@ export function polynomial(options: PolynomialOptions & BaseLr): Schedule {
 /**
  * PyTorch `CosineAnnealingLR` (Loshchilov & Hutter, SGDR, 2017, without restarts):
  * etaMin + (lr − etaMin) · (1 + cos(π t / tMax)) / 2. Past `tMax` it rises again (period 2·tMax), as PyTorch's does.
+ *
+ * @example
+ * ```ts
+ * import { cosineAnnealing } from 'downhill';
+ * const lr = cosineAnnealing({ lr: 0.1, tMax: 4, etaMin: 0.01 });
+ * console.log([0, 2, 4, 8].map(lr)); // ≈ [ 0.1, 0.055, 0.01, 0.1 ]: down to etaMin at tMax, back up by 2·tMax
+ * ```
  */
 export function cosineAnnealing(options: CosineAnnealingOptions & BaseLr): Schedule {
   const [o, lr] = split(options);
   return fromFamily(cosineAnnealingFamily(o), lr);
 }
 
-/** PyTorch `CosineAnnealingWarmRestarts` (SGDR): cosine annealing restarted after t0, t0·tMult, t0·tMult², ... steps. */
+/**
+ * PyTorch `CosineAnnealingWarmRestarts` (SGDR): cosine annealing restarted after t0, t0·tMult, t0·tMult², ... steps.
+ *
+ * @example
+ * ```ts
+ * import { cosineWarmRestarts } from 'downhill';
+ * const lr = cosineWarmRestarts({ lr: 1, t0: 2, tMult: 2 });
+ * console.log([0, 1, 2, 3, 4, 5, 6].map(lr)); // ≈ [ 1, 0.5, 1, 0.85, 0.5, 0.15, 1 ]: restarts at 2 and 6
+ * ```
+ */
 export function cosineWarmRestarts(options: CosineWarmRestartsOptions & BaseLr): Schedule {
   const [o, lr] = split(options);
   return fromFamily(cosineWarmRestartsFamily(o), lr);
@@ -181,22 +260,57 @@ export function cosineWarmRestarts(options: CosineWarmRestartsOptions & BaseLr):
  * PyTorch `OneCycleLR` (Smith & Topin, "Super-Convergence", 2018): from maxLr/divFactor up to
  * maxLr over pctStart of the steps, then down to maxLr/(divFactor·finalDivFactor) (threePhase: back
  * to maxLr/divFactor first). Defined for steps 0..totalSteps; later steps throw, as PyTorch does.
+ *
+ * @example
+ * ```ts
+ * import { oneCycle } from 'downhill';
+ * const lr = oneCycle({ maxLr: 0.1, totalSteps: 10 });
+ * const lrs = Array.from({ length: 10 }, (_, t) => lr(t));
+ * console.log(lrs[0], Math.max(...lrs), lrs[9]); // 0.004 0.1 4e-7: maxLr/25 up to maxLr, then down to maxLr/25/1e4
+ * ```
  */
 export function oneCycle(options: OneCycleOptions<number>): Schedule {
   return fromFamily(oneCycleFamily(options), NaN);
 }
 
-/** The momentum (or beta1) `OneCycleLR` sets: maxMomentum → baseMomentum → maxMomentum, against the lr. */
+/**
+ * The momentum (or beta1) `OneCycleLR` sets: maxMomentum → baseMomentum → maxMomentum, against the lr.
+ *
+ * @example
+ * ```ts
+ * import { oneCycleMomentum } from 'downhill';
+ * const momentum = oneCycleMomentum({ maxLr: 0.1, totalSteps: 10 });
+ * console.log(momentum(0), momentum(3), momentum(9)); // ≈ 0.95 0.855 0.95: down while the lr rises, back up as it falls
+ * ```
+ */
 export function oneCycleMomentum(options: OneCycleOptions<number>): Schedule {
   return momentumOf(oneCycleFamily({ ...check.options(options), cycleMomentum: true }));
 }
 
-/** PyTorch `CyclicLR` (Smith, "Cyclical Learning Rates", 2017): triangular, triangular2 or exp_range cycles. */
+/**
+ * PyTorch `CyclicLR` (Smith, "Cyclical Learning Rates", 2017): triangular, triangular2 or exp_range cycles.
+ *
+ * @example
+ * ```ts
+ * import { cyclic } from 'downhill';
+ * const lr = cyclic({ baseLr: 0.01, maxLr: 0.1, stepSizeUp: 2 });
+ * console.log([0, 1, 2, 3, 4].map(lr)); // ≈ [ 0.01, 0.055, 0.1, 0.055, 0.01 ]
+ * ```
+ */
 export function cyclic(options: CyclicOptions<number>): Schedule {
   return fromFamily(cyclicFamily(options), NaN);
 }
 
-/** The momentum (or beta1) `CyclicLR` sets: maxMomentum − (maxMomentum − baseMomentum) · the lr's phase. */
+/**
+ * The momentum (or beta1) `CyclicLR` sets: maxMomentum − (maxMomentum − baseMomentum) · the lr's phase.
+ *
+ * @example
+ * ```ts
+ * import { cyclicMomentum } from 'downhill';
+ * const momentum = cyclicMomentum({ baseLr: 0.01, maxLr: 0.1, stepSizeUp: 2 });
+ * console.log([0, 1, 2, 3, 4].map(momentum)); // ≈ [ 0.9, 0.85, 0.8, 0.85, 0.9 ]
+ * ```
+ */
 export function cyclicMomentum(options: CyclicOptions<number>): Schedule {
   return momentumOf(cyclicFamily({ ...check.options(options), cycleMomentum: true }));
 }
@@ -207,13 +321,32 @@ function momentumOf(family: Family): Schedule {
   return (step) => m(checkStep(step));
 }
 
-/** PyTorch `LambdaLR`: lr · lrLambda(t). */
+/**
+ * PyTorch `LambdaLR`: lr · lrLambda(t).
+ *
+ * @example
+ * ```ts
+ * import { lambdaSchedule } from 'downhill';
+ * // Inverse square-root decay after 4 steps of constant lr.
+ * const lr = lambdaSchedule({ lr: 0.1, lrLambda: (t) => Math.min(1, 2 / Math.sqrt(t + 1)) });
+ * console.log([0, 3, 15].map(lr)); // [ 0.1, 0.1, 0.05 ]
+ * ```
+ */
 export function lambdaSchedule(options: LambdaOptions & BaseLr): Schedule {
   const [o, lr] = split(options);
   return fromFamily(lambdaFamily(o), lr);
 }
 
-/** PyTorch `MultiplicativeLR`: lr · lrLambda(1) · lrLambda(2) · ... · lrLambda(t). */
+/**
+ * PyTorch `MultiplicativeLR`: lr · lrLambda(1) · lrLambda(2) · ... · lrLambda(t).
+ *
+ * @example
+ * ```ts
+ * import { multiplicative } from 'downhill';
+ * const lr = multiplicative({ lr: 1, lrLambda: () => 0.9 });
+ * console.log([0, 1, 2].map(lr)); // ≈ [ 1, 0.9, 0.81 ]
+ * ```
+ */
 export function multiplicative(options: LambdaOptions & BaseLr): Schedule {
   const [o, lr] = split(options);
   return fromFamily(multiplicativeFamily(o), lr);
@@ -230,7 +363,17 @@ export interface WarmupOptions extends BaseLr {
   then?: Schedule;
 }
 
-/** Linear or constant warmup to `lr` over `warmupSteps`, optionally followed by another schedule. */
+/**
+ * Linear or constant warmup to `lr` over `warmupSteps`, optionally followed by another schedule.
+ *
+ * @example
+ * ```ts
+ * import { warmup, cosineAnnealing } from 'downhill';
+ * // 5 steps of linear warmup from 0.1·lr, then a cosine over 55 steps.
+ * const lr = warmup({ lr: 0.1, warmupSteps: 5, startFactor: 0.1, then: cosineAnnealing({ lr: 0.1, tMax: 55 }) });
+ * console.log(lr(0), lr(5), lr(60)); // ≈ 0.01 0.1 0: the cosine starts at its own step 0 at step 5
+ * ```
+ */
 export function warmup(options: WarmupOptions): Schedule {
   const r = check.options(options);
   check.known(r, 'options', ['lr', 'warmupSteps', 'mode', 'startFactor', 'then']);
@@ -274,6 +417,14 @@ function members(schedules: unknown): Made[] {
 /**
  * PyTorch `SequentialLR`: `schedules[i]` runs from `milestones[i-1]` on, starting over at its own
  * step 0 there (whether or not the previous one had finished).
+ *
+ * @example
+ * ```ts
+ * import { sequential, constantSchedule, exponential } from 'downhill';
+ * // 0.1 for three steps, then a decay starting over at its own step 0.
+ * const lr = sequential([constantSchedule(0.1), exponential({ lr: 0.05, gamma: 0.5 })], [3]);
+ * console.log([0, 1, 2, 3, 4, 5].map(lr)); // [ 0.1, 0.1, 0.1, 0.05, 0.025, 0.0125 ]
+ * ```
  */
 export function sequential(schedules: readonly Schedule[], milestones: readonly number[]): Schedule {
   const ms = members(schedules);
@@ -294,6 +445,14 @@ export function sequential(schedules: readonly Schedule[], milestones: readonly 
  * multi-step, exponential, constant, linear, polynomial, multiplicative, cosine with etaMin 0
  * before tMax) the factors multiply; a closed-form member (lambda, warm restarts, cyclic, one-cycle)
  * sets the lr outright, and the members after it scale that value by their own step's factor only.
+ *
+ * @example
+ * ```ts
+ * import { chain, exponential, stepSchedule } from 'downhill';
+ * // The factors of the two schedules multiply: 0.9^t · 0.5^⌊t/2⌋.
+ * const lr = chain([exponential({ lr: 1, gamma: 0.9 }), stepSchedule({ lr: 1, stepSize: 2, gamma: 0.5 })]);
+ * console.log([0, 1, 2].map(lr)); // ≈ [ 1, 0.9, 0.405 ]
+ * ```
  */
 export function chainSchedules(schedules: readonly Schedule[]): Schedule {
   const ms = members(schedules);

@@ -47,7 +47,7 @@ export {
   type SequentialOptions,
 } from './schedulers.js';
 export { ReduceLROnPlateau, type PlateauOptions, type PlateauStateDict } from './plateau.js';
-export type { MomentumKey, SchedulableGroup, SchedulableOptimizer } from './optimizer.js';
+export type { Encoded, MomentumKey, SchedulableGroup, SchedulableOptimizer } from './optimizer.js';
 export type {
   ConstantOptions,
   CosineAnnealingOptions,
@@ -61,5 +61,6 @@ export type {
   OneCycleOptions,
   PolynomialOptions,
   StepOptions,
+  SwaOptions,
 } from './rules.js';
 export { onWarning, type DownhillWarning, type WarningHandler } from '../warnings.js';

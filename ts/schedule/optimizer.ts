@@ -9,9 +9,13 @@ import * as check from './check.js';
  * signature, so that optimizer classes whose groups are declared interfaces fit it.
  */
 export interface SchedulableGroup {
+  /** The group's learning rate (written by the scheduler). */
   lr: number;
+  /** SGD's momentum, when a scheduler cycles it. */
   momentum?: number;
+  /** Adam's `beta1`, when a scheduler cycles it. */
   beta1?: number;
+  /** The lr the first scheduler found (PyTorch's `initial_lr`). */
   initialLr?: number;
 }
 
@@ -27,6 +31,7 @@ export interface SchedulableOptimizer {
    * that every optimizer class, a `chain()` and a `combine()` fit.
    */
   readonly paramGroups: readonly object[];
+  /** `step()` calls made so far, if the optimizer counts them. */
   readonly stepCalls?: number;
 }
 

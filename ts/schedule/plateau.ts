@@ -1,28 +1,4 @@
-/**
- * PyTorch `ReduceLROnPlateau` (2.x): cuts the lr by `factor` when a metric has stopped improving
- * for more than `patience` steps.
- *
- * Each `step(metric)`:
- *
- * ```
- * if better(metric, best):  best = metric; bad = 0      (min/rel: metric < best·(1 − threshold);
- * else:                     bad += 1                      min/abs: metric < best − threshold; max: mirrored)
- * if cooldown > 0:          cooldown −= 1; bad = 0
- * if bad > patience:        for each group: new = max(lr · factor, minLr); if lr − new > eps: lr = new
- *                           cooldown = options.cooldown; bad = 0     (also when no lr could move)
- * ```
- *
- * `best` moves only on a step that counts as better, so with `thresholdMode: 'abs'` small gains
- * add up until one clears the threshold.
- *
- * ```ts
- * const plateau = new ReduceLROnPlateau(opt, { mode: 'min', factor: 0.5, patience: 3 });
- * for (const epoch of epochs) {
- *   train(opt);
- *   plateau.step(validationLoss());
- * }
- * ```
- */
+/** PyTorch's `ReduceLROnPlateau`: the lr cut that follows a metric (see the class). */
 import { rangeError } from '../errors.js';
 import * as check from './check.js';
 import {
@@ -37,6 +13,7 @@ import {
   type SchedulableOptimizer,
 } from './optimizer.js';
 
+/** Options of `ReduceLROnPlateau` (PyTorch's, in camelCase). */
 export interface PlateauOptions {
   /** `mode`, default `'min'`: whether lower or higher metrics are better. */
   mode?: 'min' | 'max';
@@ -56,25 +33,75 @@ export interface PlateauOptions {
   eps?: number;
 }
 
+/** `ReduceLROnPlateau.stateDict()`: PyTorch's keys; ±Infinity and NaN as strings so JSON keeps them. */
 export interface PlateauStateDict {
+  /** The scheduler's class name. */
   name: 'ReduceLROnPlateau';
+  /** `step()` calls so far. */
   last_epoch: number;
+  /** The best metric so far. */
   best: Encoded;
+  /** Bad steps since the last improvement or cut. */
   num_bad_epochs: number;
+  /** Cooldown steps left. */
   cooldown_counter: number;
+  /** The lowest lr of each group. */
   min_lrs: Encoded[];
+  /** Each group's lr after the last step. */
   _last_lr: Encoded[];
 }
 
+/**
+ * PyTorch `ReduceLROnPlateau` (2.x): cuts the lr by `factor` when a metric has stopped improving
+ * for more than `patience` steps.
+ *
+ * Each `step(metric)`:
+ *
+ * ```
+ * if better(metric, best):  best = metric; bad = 0      (min/rel: metric < best·(1 − threshold);
+ * else:                     bad += 1                      min/abs: metric < best − threshold; max: mirrored)
+ * if cooldown > 0:          cooldown −= 1; bad = 0
+ * if bad > patience:        for each group: new = max(lr · factor, minLr); if lr − new > eps: lr = new
+ *                           cooldown = options.cooldown; bad = 0     (also when no lr could move)
+ * ```
+ *
+ * `best` moves only on a step that counts as better, so with `thresholdMode: 'abs'` small gains
+ * add up until one clears the threshold.
+ *
+ * Options (PyTorch's defaults): `mode` 'min', `factor` 0.1, `patience` 10, `threshold` 1e-4,
+ * `thresholdMode` 'rel', `cooldown` 0, `minLr` 0, `eps` 1e-8. State dicts use PyTorch's keys.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, SGD, ReduceLROnPlateau } from 'downhill';
+ * const params = await ParamStore.create({ w: [4] });
+ * const opt = new SGD(params, { lr: 0.1 });
+ * const plateau = new ReduceLROnPlateau(opt, { mode: 'min', factor: 0.5, patience: 2 });
+ * for (const valLoss of [1.0, 0.9, 0.9, 0.9, 0.9, 0.8]) {
+ *   opt.step(); // after a real epoch of training
+ *   plateau.step(valLoss);
+ * }
+ * console.log(opt.paramGroups[0].lr); // 0.05: three steps without improvement exceeded patience 2
+ * ```
+ */
 export class ReduceLROnPlateau {
+  /** The optimizer whose groups' lrs are cut. */
   readonly optimizer: SchedulableOptimizer;
+  /** The class name (PyTorch's), as saved in state dicts and checkpoints. */
   readonly name = 'ReduceLROnPlateau';
+  /** Whether lower (`'min'`) or higher (`'max'`) metrics are better. */
   readonly mode: 'min' | 'max';
+  /** New lr = lr · factor at a cut. */
   readonly factor: number;
+  /** Bad steps tolerated before a cut. */
   readonly patience: number;
+  /** How much better counts as better (see `thresholdMode`). */
   readonly threshold: number;
+  /** `threshold` relative to the best metric, or absolute. */
   readonly thresholdMode: 'rel' | 'abs';
+  /** Steps after a cut during which bad steps are not counted. */
   readonly cooldown: number;
+  /** A cut smaller than this is not applied. */
   readonly eps: number;
   readonly #groups: SchedulableGroup[];
   /** Set when min_lr was one number, so a group count that changed can be served (as PyTorch). */
@@ -167,6 +194,7 @@ export class ReduceLROnPlateau {
     return this.#cooldownCounter;
   }
 
+  /** Whether a cooldown is running (bad steps are not counted). */
   get inCooldown(): boolean {
     return this.#cooldownCounter > 0;
   }
@@ -176,10 +204,12 @@ export class ReduceLROnPlateau {
     return this.#t;
   }
 
+  /** Each group's lr after the last step (PyTorch's `get_last_lr()`). */
   getLastLr(): number[] {
     return [...this.#lastLr];
   }
 
+  /** The counters and lrs, for checkpoints (PyTorch's keys). */
   stateDict(): PlateauStateDict {
     return {
       name: this.name,

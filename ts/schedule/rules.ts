@@ -52,11 +52,13 @@ export interface Family {
   rule(base: number, group: number): Rule;
 }
 
+/** A factor as a function of the step (PyTorch's `lr_lambda`). */
 export type LrLambda = (step: number) => number;
 
 // ---------------------------------------------------------------------------------------------
 // Options. Names are camelCase; each documents its PyTorch keyword.
 
+/** Options of `StepLR` and `stepSchedule`. */
 export interface StepOptions {
   /** `step_size`: decay every this many steps. */
   stepSize: number;
@@ -64,6 +66,7 @@ export interface StepOptions {
   gamma?: number;
 }
 
+/** Options of `MultiStepLR` and `multiStep`. */
 export interface MultiStepOptions {
   /** `milestones`: the steps at which to decay; a step listed k times decays by gamma^k. */
   milestones: readonly number[];
@@ -71,11 +74,13 @@ export interface MultiStepOptions {
   gamma?: number;
 }
 
+/** Options of `ExponentialLR` and `exponential`. */
 export interface ExponentialOptions {
   /** `gamma`: the factor applied every step. */
   gamma: number;
 }
 
+/** Options of `ConstantLR` and `constantFactor`. */
 export interface ConstantOptions {
   /** `factor`, default 1/3: the lr is multiplied by it until `totalIters`. In [0, 1]. */
   factor?: number;
@@ -83,6 +88,7 @@ export interface ConstantOptions {
   totalIters?: number;
 }
 
+/** Options of `LinearLR` and `linear`. */
 export interface LinearOptions {
   /** `start_factor`, default 1/3, in (0, 1]. */
   startFactor?: number;
@@ -92,6 +98,7 @@ export interface LinearOptions {
   totalIters?: number;
 }
 
+/** Options of `PolynomialLR` and `polynomial`. */
 export interface PolynomialOptions {
   /** `total_iters`, default 5: the lr reaches 0 at this step and stays there. */
   totalIters?: number;
@@ -99,6 +106,7 @@ export interface PolynomialOptions {
   power?: number;
 }
 
+/** Options of `CosineAnnealingLR` and `cosineAnnealing`. */
 export interface CosineAnnealingOptions {
   /** `T_max`: half-period in steps; past it the lr rises again, as PyTorch's does. */
   tMax: number;
@@ -106,6 +114,7 @@ export interface CosineAnnealingOptions {
   etaMin?: number;
 }
 
+/** Options of `CosineAnnealingWarmRestarts` and `cosineWarmRestarts`. */
 export interface CosineWarmRestartsOptions {
   /** `T_0`: length of the first cycle in steps. */
   t0: number;
@@ -115,7 +124,10 @@ export interface CosineWarmRestartsOptions {
   etaMin?: number;
 }
 
-/** `N` is `number` for schedule functions and `number | number[]` (one per param group) for scheduler objects. */
+/**
+ * Options of `CyclicLR`, `cyclic` and `cyclicMomentum`. `N` is `number` for schedule functions and
+ * `number | number[]` (one per param group) for scheduler objects.
+ */
 export interface CyclicOptions<N = number | readonly number[]> {
   /** `base_lr`: the lower boundary of the cycle (the constructor sets the lr to it). */
   baseLr: N;
@@ -141,6 +153,7 @@ export interface CyclicOptions<N = number | readonly number[]> {
   maxMomentum?: N;
 }
 
+/** Options of `OneCycleLR`, `oneCycle` and `oneCycleMomentum` (`N` as in `CyclicOptions`). */
 export interface OneCycleOptions<N = number | readonly number[]> {
   /** `max_lr`: the peak lr. */
   maxLr: N;
@@ -168,6 +181,7 @@ export interface OneCycleOptions<N = number | readonly number[]> {
   threePhase?: boolean;
 }
 
+/** Options of `LambdaLR`, `MultiplicativeLR`, `lambdaSchedule` and `multiplicative`. */
 export interface LambdaOptions {
   /** `lr_lambda`: a function of the step giving a factor, or one such function per param group. */
   lrLambda: LrLambda | readonly LrLambda[];
@@ -253,6 +267,7 @@ export function exponentialFamily(o: unknown, arg = 'options', extra: readonly s
   }));
 }
 
+/** Options of `SWALR`. */
 export interface SwaOptions {
   /** `swa_lr`: the lr to anneal to (one number, or one per param group). */
   swaLr: number | readonly number[];

@@ -1,31 +1,4 @@
-/**
- * PyTorch-style scheduler objects (`torch.optim.lr_scheduler`, 2.x semantics) bound to an
- * optimizer's live param groups. A scheduler is a rule per group (`rules.ts`, the same arithmetic
- * the schedule functions fold) plus a position:
- *
- * - the constructor records each group's `initialLr` (PyTorch's `initial_lr`) unless an earlier
- *   scheduler did, and sets the lr for step 0;
- * - `step()` moves to the next position and writes the new lr (and momentum/beta1 for the cycling
- *   schedulers); call it after `optimizer.step()`;
- * - `getLastLr()` returns the lrs it last set; `stateDict()` / `loadStateDict()` save and restore
- *   the position and what the next step depends on (including the current lrs, which
- *   `loadStateDict` writes back into the groups), so a run resumes bit for bit, also on a fresh
- *   optimizer.
- *
- * ```ts
- * const opt = new SGD(params, { lr: 0.1, momentum: 0.9 });
- * const sched = new CosineAnnealingLR(opt, { tMax: 100 });
- * for (let epoch = 0; epoch < 100; epoch++) {
- *   train(opt);
- *   sched.step();
- * }
- * ```
- *
- * Where we differ from PyTorch: no `last_epoch` constructor argument (resume with
- * `loadStateDict`); no deprecated `step(epoch)`; members of a SequentialLR/ChainedScheduler must be
- * fresh single schedulers built on the same optimizer (PyTorch accepts nested composites but
- * fails on them at a hand-over), and after composition only the composite's `step()` moves the lr.
- */
+/** PyTorch-style scheduler objects (`torch.optim.lr_scheduler`, 2.x semantics): see `LRScheduler`. */
 import { rangeError, typeError } from '../errors.js';
 import * as check from './check.js';
 import {
@@ -90,7 +63,11 @@ export interface SchedulerStateDict {
   _schedulers?: SchedulerStateDict[];
 }
 
-/** How a scheduler is built (internal: the classes below pass it). */
+/**
+ * How a scheduler is built (internal: the classes below pass it).
+ *
+ * @inline
+ */
 export type Setup =
   | { kind: 'family'; make: (groups: number) => Family }
   | { kind: 'sequential'; members: unknown; milestones: unknown }
@@ -105,8 +82,36 @@ interface Loaded {
   members: Loaded[];
 }
 
-/** The base of every scheduler but ReduceLROnPlateau. */
+/**
+ * The base of PyTorch-style scheduler objects (`torch.optim.lr_scheduler`, 2.x semantics) bound
+ * to an optimizer's live param groups (every scheduler but `ReduceLROnPlateau`). A scheduler is a
+ * rule per group (the same arithmetic the schedule functions fold) plus a position:
+ *
+ * - the constructor records each group's `initialLr` (PyTorch's `initial_lr`) unless an earlier
+ *   scheduler did, and sets the lr for step 0;
+ * - `step()` moves to the next position and writes the new lr (and momentum/beta1 for the cycling
+ *   schedulers); call it after `optimizer.step()`;
+ * - `getLastLr()` returns the lrs it last set; `stateDict()` / `loadStateDict()` save and restore
+ *   the position and what the next step depends on (including the current lrs, which
+ *   `loadStateDict` writes back into the groups), so a run resumes bit for bit, also on a fresh
+ *   optimizer.
+ *
+ * Where we differ from PyTorch: no `last_epoch` constructor argument (resume with
+ * `loadStateDict`); no deprecated `step(epoch)`; members of a SequentialLR/ChainedScheduler must be
+ * fresh single schedulers built on the same optimizer (PyTorch accepts nested composites but
+ * fails on them at a hand-over), and after composition only the composite's `step()` moves the lr.
+ *
+ * ```ts
+ * const opt = new SGD(params, { lr: 0.1, momentum: 0.9 });
+ * const sched = new CosineAnnealingLR(opt, { tMax: 100 });
+ * for (let epoch = 0; epoch < 100; epoch++) {
+ *   train(opt); // your epoch: steps of opt
+ *   sched.step();
+ * }
+ * ```
+ */
 export abstract class LRScheduler {
+  /** The optimizer whose groups it sets. */
   readonly optimizer: SchedulableOptimizer;
   /** The PyTorch class this scheduler implements. */
   readonly name: string;
@@ -121,6 +126,7 @@ export abstract class LRScheduler {
   #t = 0;
   #lastLr: number[];
 
+  /** @internal the scheduler classes build their setup. */
   protected constructor(optimizer: SchedulableOptimizer, setup: Setup) {
     if (setup.kind === 'family') {
       const groups = checkOptimizer(optimizer);
@@ -291,7 +297,23 @@ export abstract class LRScheduler {
   }
 }
 
-/** PyTorch `StepLR`: multiplies the lr by `gamma` every `stepSize` steps. */
+/**
+ * PyTorch `StepLR`: multiplies the lr by `gamma` every `stepSize` steps.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, SGD, StepLR } from 'downhill';
+ * const opt = new SGD(await ParamStore.create({ w: [2] }), { lr: 0.1, momentum: 0.9 });
+ * const sched = new StepLR(opt, { stepSize: 2, gamma: 0.5 });
+ * const lrs = [];
+ * for (let epoch = 0; epoch < 5; epoch++) {
+ *   lrs.push(opt.paramGroups[0].lr);
+ *   opt.step(); // after an epoch of training
+ *   sched.step();
+ * }
+ * console.log(lrs); // [ 0.1, 0.1, 0.05, 0.05, 0.025 ]
+ * ```
+ */
 export class StepLR extends LRScheduler {
   constructor(optimizer: SchedulableOptimizer, options: StepOptions) {
     super(
@@ -301,7 +323,23 @@ export class StepLR extends LRScheduler {
   }
 }
 
-/** PyTorch `MultiStepLR`: multiplies the lr by `gamma` at each milestone. */
+/**
+ * PyTorch `MultiStepLR`: multiplies the lr by `gamma` at each milestone.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, SGD, MultiStepLR } from 'downhill';
+ * const opt = new SGD(await ParamStore.create({ w: [2] }), { lr: 0.1, momentum: 0.9 });
+ * const sched = new MultiStepLR(opt, { milestones: [1, 3], gamma: 0.5 });
+ * const lrs = [];
+ * for (let epoch = 0; epoch < 5; epoch++) {
+ *   lrs.push(opt.paramGroups[0].lr);
+ *   opt.step(); // after an epoch of training
+ *   sched.step();
+ * }
+ * console.log(lrs); // [ 0.1, 0.05, 0.05, 0.025, 0.025 ]
+ * ```
+ */
 export class MultiStepLR extends LRScheduler {
   constructor(optimizer: SchedulableOptimizer, options: MultiStepOptions) {
     super(
@@ -314,6 +352,20 @@ export class MultiStepLR extends LRScheduler {
 /**
  * PyTorch `SWALR` (`torch.optim.swa_utils`): anneals the lr to `swaLr` over `annealEpochs` steps
  * (cosine or linear) and holds it, for stochastic weight averaging (`swa()` in the transforms).
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, SGD, SWALR } from 'downhill';
+ * const opt = new SGD(await ParamStore.create({ w: [2] }), { lr: 0.1, momentum: 0.9 });
+ * const sched = new SWALR(opt, { swaLr: 0.05, annealEpochs: 2, annealStrategy: 'linear' });
+ * const lrs = [];
+ * for (let epoch = 0; epoch < 5; epoch++) {
+ *   lrs.push(opt.paramGroups[0].lr);
+ *   opt.step(); // after an epoch of training
+ *   sched.step();
+ * }
+ * console.log(lrs); // ≈ [ 0.1, 0.075, 0.05, 0.05, 0.05 ]: annealed to swaLr, then held
+ * ```
  */
 export class SWALR extends LRScheduler {
   constructor(optimizer: SchedulableOptimizer, options: SwaOptions) {
@@ -324,7 +376,23 @@ export class SWALR extends LRScheduler {
   }
 }
 
-/** PyTorch `ExponentialLR`: multiplies the lr by `gamma` every step. */
+/**
+ * PyTorch `ExponentialLR`: multiplies the lr by `gamma` every step.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, SGD, ExponentialLR } from 'downhill';
+ * const opt = new SGD(await ParamStore.create({ w: [2] }), { lr: 0.1, momentum: 0.9 });
+ * const sched = new ExponentialLR(opt, { gamma: 0.5 });
+ * const lrs = [];
+ * for (let epoch = 0; epoch < 5; epoch++) {
+ *   lrs.push(opt.paramGroups[0].lr);
+ *   opt.step(); // after an epoch of training
+ *   sched.step();
+ * }
+ * console.log(lrs); // [ 0.1, 0.05, 0.025, 0.0125, 0.00625 ]
+ * ```
+ */
 export class ExponentialLR extends LRScheduler {
   constructor(optimizer: SchedulableOptimizer, options: ExponentialOptions) {
     super(
@@ -334,7 +402,23 @@ export class ExponentialLR extends LRScheduler {
   }
 }
 
-/** PyTorch `ConstantLR`: the lr times `factor` until `totalIters`, then the lr. */
+/**
+ * PyTorch `ConstantLR`: the lr times `factor` until `totalIters`, then the lr.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, SGD, ConstantLR } from 'downhill';
+ * const opt = new SGD(await ParamStore.create({ w: [2] }), { lr: 0.1, momentum: 0.9 });
+ * const sched = new ConstantLR(opt, { factor: 0.5, totalIters: 2 });
+ * const lrs = [];
+ * for (let epoch = 0; epoch < 5; epoch++) {
+ *   lrs.push(opt.paramGroups[0].lr);
+ *   opt.step(); // after an epoch of training
+ *   sched.step();
+ * }
+ * console.log(lrs); // [ 0.05, 0.05, 0.1, 0.1, 0.1 ]
+ * ```
+ */
 export class ConstantLR extends LRScheduler {
   constructor(optimizer: SchedulableOptimizer, options: ConstantOptions = {}) {
     super(
@@ -344,7 +428,23 @@ export class ConstantLR extends LRScheduler {
   }
 }
 
-/** PyTorch `LinearLR`: the lr times a factor moving linearly from `startFactor` to `endFactor`. */
+/**
+ * PyTorch `LinearLR`: the lr times a factor moving linearly from `startFactor` to `endFactor`.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, SGD, LinearLR } from 'downhill';
+ * const opt = new SGD(await ParamStore.create({ w: [2] }), { lr: 0.1, momentum: 0.9 });
+ * const sched = new LinearLR(opt, { startFactor: 0.25, totalIters: 3 });
+ * const lrs = [];
+ * for (let epoch = 0; epoch < 5; epoch++) {
+ *   lrs.push(opt.paramGroups[0].lr);
+ *   opt.step(); // after an epoch of training
+ *   sched.step();
+ * }
+ * console.log(lrs); // ≈ [ 0.025, 0.05, 0.075, 0.1, 0.1 ]
+ * ```
+ */
 export class LinearLR extends LRScheduler {
   constructor(optimizer: SchedulableOptimizer, options: LinearOptions = {}) {
     super(
@@ -354,7 +454,23 @@ export class LinearLR extends LRScheduler {
   }
 }
 
-/** PyTorch `PolynomialLR`: the lr times (1 − t/totalIters)^power. */
+/**
+ * PyTorch `PolynomialLR`: the lr times (1 − t/totalIters)^power.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, SGD, PolynomialLR } from 'downhill';
+ * const opt = new SGD(await ParamStore.create({ w: [2] }), { lr: 0.1, momentum: 0.9 });
+ * const sched = new PolynomialLR(opt, { totalIters: 4, power: 1 });
+ * const lrs = [];
+ * for (let epoch = 0; epoch < 5; epoch++) {
+ *   lrs.push(opt.paramGroups[0].lr);
+ *   opt.step(); // after an epoch of training
+ *   sched.step();
+ * }
+ * console.log(lrs); // ≈ [ 0.1, 0.075, 0.05, 0.025, 0 ]
+ * ```
+ */
 export class PolynomialLR extends LRScheduler {
   constructor(optimizer: SchedulableOptimizer, options: PolynomialOptions = {}) {
     super(
@@ -364,7 +480,23 @@ export class PolynomialLR extends LRScheduler {
   }
 }
 
-/** PyTorch `CosineAnnealingLR`: cosine from the lr to `etaMin` over `tMax` steps, rising again after. */
+/**
+ * PyTorch `CosineAnnealingLR`: cosine from the lr to `etaMin` over `tMax` steps, rising again after.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, SGD, CosineAnnealingLR } from 'downhill';
+ * const opt = new SGD(await ParamStore.create({ w: [2] }), { lr: 0.1, momentum: 0.9 });
+ * const sched = new CosineAnnealingLR(opt, { tMax: 4, etaMin: 0.01 });
+ * const lrs = [];
+ * for (let epoch = 0; epoch < 5; epoch++) {
+ *   lrs.push(opt.paramGroups[0].lr);
+ *   opt.step(); // after an epoch of training
+ *   sched.step();
+ * }
+ * console.log(lrs); // ≈ [ 0.1, 0.087, 0.055, 0.023, 0.01 ]
+ * ```
+ */
 export class CosineAnnealingLR extends LRScheduler {
   constructor(optimizer: SchedulableOptimizer, options: CosineAnnealingOptions) {
     super(
@@ -374,7 +506,23 @@ export class CosineAnnealingLR extends LRScheduler {
   }
 }
 
-/** PyTorch `CosineAnnealingWarmRestarts`: cosine annealing restarted after `t0`, `t0·tMult`, ... steps. */
+/**
+ * PyTorch `CosineAnnealingWarmRestarts`: cosine annealing restarted after `t0`, `t0·tMult`, ... steps.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, SGD, CosineAnnealingWarmRestarts } from 'downhill';
+ * const opt = new SGD(await ParamStore.create({ w: [2] }), { lr: 0.1, momentum: 0.9 });
+ * const sched = new CosineAnnealingWarmRestarts(opt, { t0: 2 });
+ * const lrs = [];
+ * for (let epoch = 0; epoch < 5; epoch++) {
+ *   lrs.push(opt.paramGroups[0].lr);
+ *   opt.step(); // after an epoch of training
+ *   sched.step();
+ * }
+ * console.log(lrs); // ≈ [ 0.1, 0.05, 0.1, 0.05, 0.1 ]: a restart every 2 steps
+ * ```
+ */
 export class CosineAnnealingWarmRestarts extends LRScheduler {
   constructor(optimizer: SchedulableOptimizer, options: CosineWarmRestartsOptions) {
     super(
@@ -387,6 +535,20 @@ export class CosineAnnealingWarmRestarts extends LRScheduler {
 /**
  * PyTorch `CyclicLR`: sets the lr to `baseLr` and (with `cycleMomentum`, the default) the
  * momentum/beta1 to `maxMomentum` at construction, then cycles both.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, SGD, CyclicLR } from 'downhill';
+ * const opt = new SGD(await ParamStore.create({ w: [2] }), { lr: 0.1, momentum: 0.9 });
+ * const sched = new CyclicLR(opt, { baseLr: 0.01, maxLr: 0.1, stepSizeUp: 2 });
+ * const lrs = [];
+ * for (let epoch = 0; epoch < 5; epoch++) {
+ *   lrs.push(opt.paramGroups[0].lr);
+ *   opt.step(); // after an epoch of training
+ *   sched.step();
+ * }
+ * console.log(lrs, opt.paramGroups[0].momentum); // ≈ [ 0.01, 0.055, 0.1, 0.055, 0.01 ] 0.85: momentum against the lr
+ * ```
  */
 export class CyclicLR extends LRScheduler {
   constructor(optimizer: SchedulableOptimizer, options: CyclicOptions) {
@@ -397,7 +559,23 @@ export class CyclicLR extends LRScheduler {
   }
 }
 
-/** PyTorch `OneCycleLR`: one warm-up/anneal cycle over `totalSteps`, momentum/beta1 cycled against it. */
+/**
+ * PyTorch `OneCycleLR`: one warm-up/anneal cycle over `totalSteps`, momentum/beta1 cycled against it.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, SGD, OneCycleLR } from 'downhill';
+ * const opt = new SGD(await ParamStore.create({ w: [2] }), { lr: 0.1, momentum: 0.9 });
+ * const sched = new OneCycleLR(opt, { maxLr: 0.1, totalSteps: 10 });
+ * const lrs = [];
+ * for (let epoch = 0; epoch < 9; epoch++) {
+ *   lrs.push(opt.paramGroups[0].lr);
+ *   opt.step(); // after an epoch of training
+ *   sched.step();
+ * }
+ * console.log(lrs[0], Math.max(...lrs)); // 0.004 0.1
+ * ```
+ */
 export class OneCycleLR extends LRScheduler {
   constructor(optimizer: SchedulableOptimizer, options: OneCycleOptions) {
     super(
@@ -407,7 +585,23 @@ export class OneCycleLR extends LRScheduler {
   }
 }
 
-/** PyTorch `LambdaLR`: the initial lr times `lrLambda(t)`. */
+/**
+ * PyTorch `LambdaLR`: the initial lr times `lrLambda(t)`.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, SGD, LambdaLR } from 'downhill';
+ * const opt = new SGD(await ParamStore.create({ w: [2] }), { lr: 0.1, momentum: 0.9 });
+ * const sched = new LambdaLR(opt, { lrLambda: (epoch) => 1 / (epoch + 1) });
+ * const lrs = [];
+ * for (let epoch = 0; epoch < 5; epoch++) {
+ *   lrs.push(opt.paramGroups[0].lr);
+ *   opt.step(); // after an epoch of training
+ *   sched.step();
+ * }
+ * console.log(lrs); // ≈ [ 0.1, 0.05, 0.033, 0.025, 0.02 ]
+ * ```
+ */
 export class LambdaLR extends LRScheduler {
   constructor(optimizer: SchedulableOptimizer, options: LambdaOptions) {
     super(
@@ -417,7 +611,23 @@ export class LambdaLR extends LRScheduler {
   }
 }
 
-/** PyTorch `MultiplicativeLR`: the current lr times `lrLambda(t)` at every step. */
+/**
+ * PyTorch `MultiplicativeLR`: the current lr times `lrLambda(t)` at every step.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, SGD, MultiplicativeLR } from 'downhill';
+ * const opt = new SGD(await ParamStore.create({ w: [2] }), { lr: 0.1, momentum: 0.9 });
+ * const sched = new MultiplicativeLR(opt, { lrLambda: () => 0.5 });
+ * const lrs = [];
+ * for (let epoch = 0; epoch < 5; epoch++) {
+ *   lrs.push(opt.paramGroups[0].lr);
+ *   opt.step(); // after an epoch of training
+ *   sched.step();
+ * }
+ * console.log(lrs); // [ 0.1, 0.05, 0.025, 0.0125, 0.00625 ]
+ * ```
+ */
 export class MultiplicativeLR extends LRScheduler {
   constructor(optimizer: SchedulableOptimizer, options: LambdaOptions) {
     super(
@@ -427,6 +637,7 @@ export class MultiplicativeLR extends LRScheduler {
   }
 }
 
+/** Options of `SequentialLR`. */
 export interface SequentialOptions {
   /** `schedulers`: fresh schedulers built on the optimizer, in order. */
   schedulers: readonly LRScheduler[];
@@ -438,6 +649,24 @@ export interface SequentialOptions {
  * PyTorch `SequentialLR`: `schedulers[i]` runs from `milestones[i-1]` on. At a milestone the next
  * scheduler starts over at its own step 0 (its closed form there), whether or not the previous
  * one had finished.
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, SGD, SequentialLR, LinearLR, ExponentialLR } from 'downhill';
+ * const opt = new SGD(await ParamStore.create({ w: [2] }), { lr: 0.1, momentum: 0.9 });
+ * // Two steps of warmup, then a decay that starts over at its own step 0.
+ * const sched = new SequentialLR(opt, {
+ *   schedulers: [new LinearLR(opt, { startFactor: 0.5, totalIters: 2 }), new ExponentialLR(opt, { gamma: 0.5 })],
+ *   milestones: [2],
+ * });
+ * const lrs = [];
+ * for (let epoch = 0; epoch < 5; epoch++) {
+ *   lrs.push(opt.paramGroups[0].lr);
+ *   opt.step(); // after an epoch of training
+ *   sched.step();
+ * }
+ * console.log(lrs); // ≈ [ 0.05, 0.075, 0.1, 0.05, 0.025 ]
+ * ```
  */
 export class SequentialLR extends LRScheduler {
   constructor(optimizer: SchedulableOptimizer, options: SequentialOptions) {
@@ -451,6 +680,21 @@ export class SequentialLR extends LRScheduler {
 /**
  * PyTorch `ChainedScheduler`: each `step()` steps every member in order, each scaling the lr the
  * previous one left (for the scaling schedulers the factors multiply).
+ *
+ * @example
+ * ```ts
+ * import { ParamStore, SGD, ChainedScheduler, ExponentialLR, StepLR } from 'downhill';
+ * const opt = new SGD(await ParamStore.create({ w: [2] }), { lr: 0.1, momentum: 0.9 });
+ * // Both scale the lr every step: 0.9^t · 0.5^⌊t/2⌋.
+ * const sched = new ChainedScheduler([new ExponentialLR(opt, { gamma: 0.9 }), new StepLR(opt, { stepSize: 2, gamma: 0.5 })]);
+ * const lrs = [];
+ * for (let epoch = 0; epoch < 5; epoch++) {
+ *   lrs.push(opt.paramGroups[0].lr);
+ *   opt.step(); // after an epoch of training
+ *   sched.step();
+ * }
+ * console.log(lrs); // ≈ [ 0.1, 0.09, 0.0405, 0.03645, 0.0164 ]
+ * ```
  */
 export class ChainedScheduler extends LRScheduler {
   constructor(schedulers: readonly LRScheduler[], optimizer?: SchedulableOptimizer) {

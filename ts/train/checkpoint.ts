@@ -29,40 +29,72 @@ import { CheckpointError } from './errors.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 import type { FitModel, ModelSpecLike } from './types.js';
 
+/** `checkpoint.json`'s `format`: what identifies a downhill checkpoint folder. */
 export const CHECKPOINT_FORMAT = 'downhill-checkpoint';
+/** `checkpoint.json`'s `version`: the layout this build writes and reads. */
 export const CHECKPOINT_VERSION = 1;
 
 /** A scheduler object that can be saved: ts/schedule's LRScheduler subclasses and ReduceLROnPlateau. */
 export interface SavableScheduler {
+  /** The PyTorch class name, checked when a checkpoint is restored. */
   readonly name: string;
+  /** Its state (PyTorch's keys). */
   stateDict(): object;
+  /** Restores a state `stateDict()` returned. */
   loadStateDict(state: never): void;
 }
 
+/** `checkpoint.json`: what ties a checkpoint folder's files together. */
 export interface CheckpointMeta {
+  /** Always `CHECKPOINT_FORMAT`. */
   format: typeof CHECKPOINT_FORMAT;
+  /** The layout version (`CHECKPOINT_VERSION`). */
   version: number;
+  /** The model's architecture. */
   model: ModelSpecLike;
+  /** The element type of the saved tensors. */
   dtype: string;
+  /** The backend that saved it (restoring on another one is allowed). */
   backend: string;
+  /** The tensor names in arena order. */
   tensors: string[];
-  optimizer: { name: string; paramNames: string[] } | null;
-  scheduler: { name: string } | null;
+  /** The optimizer saved in optimizer.json, or `null`. */
+  optimizer: {
+    /** Its class name. */
+    name: string;
+    /** Its tensors in positional order: the meaning of optimizer.json's state indices. */
+    paramNames: string[];
+  } | null;
+  /** The scheduler saved in scheduler.json, or `null`. */
+  scheduler: {
+    /** Its class name. */
+    name: string;
+  } | null;
   /** The fit loop's position (set by `fit`). */
   fit: unknown;
 }
 
+/** A checkpoint folder as read back (`readCheckpoint`). */
 export interface Checkpoint {
+  /** The folder. */
   dir: string;
+  /** Its checkpoint.json. */
   meta: CheckpointMeta;
+  /** The model's tensors by name (model.safetensors). */
   tensors: Map<string, FloatArray>;
+  /** The optimizer's state dict (optimizer.json), or `null`. */
   optimizer: StateDict | null;
+  /** The scheduler's state dict (scheduler.json), or `null`. */
   scheduler: object | null;
+  /** The best weights early stopping held (best.safetensors), or `null`. */
   best: Map<string, FloatArray> | null;
 }
 
+/** What `saveCheckpoint` writes besides the model. */
 export interface SaveOptions {
+  /** The optimizer to save in optimizer.json. */
   optimizer?: TrainOptimizer | null;
+  /** The scheduler to save in scheduler.json. */
   scheduler?: SavableScheduler | null;
   /** The fit loop's position, stored in checkpoint.json. */
   fit?: unknown;

@@ -15,8 +15,10 @@ import { describeType } from '../spec.js';
 import { Dataset } from './data.js';
 import { CsvError } from './errors.js';
 
+/** A CSV column: its name (with a header line) or its 0-based index. */
 export type Column = string | number;
 
+/** Options of `loadCsv`. */
 export interface CsvOptions {
   /** Whether the first line names the columns. Default `true`. */
   header?: boolean;

@@ -1,23 +1,10 @@
-/**
- * Datasets: rows of features in one `Float32Array` (row-major, rows × features) with their
- * targets: `targets` float columns per row (regression), or one class index per row
- * (classification, `classes` set). Every value is checked when the dataset is made, so a NaN or
- * a label out of range is reported with its row and column before any training starts.
- *
- * Shuffling and splitting are seeded with the project's RNG (`ts/random.ts`) and give the same
- * order on every machine:
- *
- * ```ts
- * const data = new Dataset({ x, y: labels, features: 784, classes: 10 });
- * const { train, validation } = data.split(0.1, { seed: 1 });
- * for (const batch of train.batches(64, { seed: 1, epoch: 0 })) model.trainStep(dev, batch);
- * ```
- */
+/** Datasets for training: `Dataset`, its seeded shuffles and splits, and the batch-size check. */
 import { rangeError, typeError } from '../errors.js';
 import { Rng } from '../random.js';
 import { describeType } from '../spec.js';
 import { DataError } from './errors.js';
 
+/** What a `Dataset` is made from. */
 export interface DatasetInit {
   /** Features, row-major (rows × features). Copied into a Float32Array unless it is one. */
   x: ArrayLike<number>;
@@ -29,7 +16,9 @@ export interface DatasetInit {
   targets?: number;
   /** Number of classes: y holds class indices 0 … classes − 1. */
   classes?: number;
+  /** Names of the features (e.g. a CSV header). */
   featureNames?: readonly string[];
+  /** Names of the target columns. */
   targetNames?: readonly string[];
   /** Names of the classes (index → name), e.g. read from a CSV file. */
   classNames?: readonly string[];
@@ -37,7 +26,9 @@ export interface DatasetInit {
 
 /** Mean and standard deviation used to standardise features: one number, or one per feature. */
 export interface Standardization {
+  /** The mean subtracted. */
   mean: number | Float32Array;
+  /** The standard deviation divided by. */
   std: number | Float32Array;
 }
 
@@ -83,19 +74,39 @@ function checkArray(v: unknown, arg: string): ArrayLike<number> {
   return v as ArrayLike<number>;
 }
 
+/**
+ * A dataset: rows of features in one `Float32Array` (row-major, rows × features) with their
+ * targets: `targets` float columns per row (regression), or one class index per row
+ * (classification, `classes` set). Every value is checked when the dataset is made, so a NaN or
+ * a label out of range is reported with its row and column before any training starts.
+ *
+ * Shuffling and splitting are seeded with the project's RNG (`ts/random.ts`) and give the same
+ * order on every machine:
+ *
+ * ```ts
+ * const data = new Dataset({ x, y: labels, features: 784, classes: 10 });
+ * const { train, validation } = data.split(0.1, { seed: 1 });
+ * for (const batch of train.batches(64, { seed: 1, epoch: 0 })) model.trainStep(dev, batch);
+ * ```
+ */
 export class Dataset {
   /** Features, rows × features. */
   readonly x: Float32Array;
   /** Targets, rows × targets, or class indices. */
   readonly y: Float32Array;
+  /** Number of rows. */
   readonly rows: number;
+  /** Features per row. */
   readonly features: number;
   /** Columns of `y` per row (1 for class labels). */
   readonly targets: number;
   /** Number of classes, or `null` for regression targets. */
   readonly classes: number | null;
+  /** Names of the features, when known. */
   readonly featureNames: readonly string[] | null;
+  /** Names of the target columns, when known. */
   readonly targetNames: readonly string[] | null;
+  /** Names of the classes (index → name), when known. */
   readonly classNames: readonly string[] | null;
 
   constructor(init: DatasetInit) {
@@ -211,7 +222,15 @@ export class Dataset {
    * with `shuffle: false` the last rows of the dataset are (Keras's `validation_split`). Both
    * parts keep the dataset's row order.
    */
-  split(fraction: number, options: { seed?: number; shuffle?: boolean } = {}): { train: Dataset; validation: Dataset } {
+  split(
+    fraction: number,
+    options: { seed?: number; shuffle?: boolean } = {},
+  ): {
+    /** The rows kept for training. */
+    train: Dataset;
+    /** The held-out rows. */
+    validation: Dataset;
+  } {
     if (typeof fraction !== 'number') throw typeError('fraction', `must be a number, got ${describeType(fraction)}`);
     if (!(fraction > 0 && fraction < 1)) throw rangeError('fraction', `must be in (0, 1), got ${fraction}`);
     const nVal = Math.round(this.rows * fraction);

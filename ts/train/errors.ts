@@ -6,6 +6,7 @@
 
 /** Bad training data: a value that is not finite, a label out of range, a shape that does not fit. */
 export class DataError extends RangeError {
+  /** `'DataError'` (subclasses put their own). */
   override readonly name: string = 'DataError';
   constructor(
     message: string,
@@ -20,11 +21,13 @@ export class DataError extends RangeError {
 
 /** A CSV cell or line that cannot be read; `line` is the 1-based line in the file. */
 export class CsvError extends DataError {
+  /** Always `'CsvError'`. */
   override readonly name = 'CsvError';
   constructor(
     message: string,
     row: number | null,
     column: number | string | null,
+    /** 1-based line of the file, or `null`. */
     readonly line: number | null,
   ) {
     super(message, row, column);
@@ -33,6 +36,7 @@ export class CsvError extends DataError {
 
 /** A checkpoint that cannot be used: unreadable, damaged, or saved from another architecture. */
 export class CheckpointError extends RangeError {
+  /** Always `'CheckpointError'`. */
   override readonly name = 'CheckpointError';
   constructor(
     message: string,

@@ -1,36 +1,6 @@
 /**
- * `fit()`: the study card's training loop — initialise (done by the Model), then per step:
- * forward, loss, backward (one core call, `model.trainStep`), update (`optimizer.step()`), and
- * per epoch: metrics, convergence and early-stopping checks, schedules, callbacks, checkpoints.
- *
- * The three modes of the study card:
- *
- * ```
- * batch       θ ← θ − η ∇L(θ; all n rows)          one step per epoch, rows in order
- * sgd         θ ← θ − η ∇L(θ; row i)                n steps per epoch, rows shuffled
- * minibatch   θ ← θ − η ∇L(θ; rows i … i+b−1)       ⌈n/b⌉ steps per epoch, rows shuffled
- * ```
- *
- * ```ts
- * const model = await Model.create({ inputs: 784, layers: [{ out: 128, activation: 'relu' }, { out: 10 }],
- *                                    loss: { name: 'softmax_cross_entropy' } }, { seed: 1 });
- * const opt = new Adam(model.params, { lr: 1e-3 });
- * const result = await fit(model, opt, train, {
- *   epochs: 20, batchSize: 64, validationSplit: 0.1,
- *   earlyStopping: { monitor: 'valLoss', patience: 3 },
- *   schedule: cosineAnnealing({ lr: 1e-3, tMax: 20 * 113 }),       // per optimizer step
- *   checkpoint: { dir: 'ckpt', every: 5 },
- * });
- * ```
- *
- * Everything about the inputs is checked before the first step (a `TypeError`, `RangeError`,
- * `DataError` or `CheckpointError` naming the problem), so a bad call leaves the model and the
- * optimizer as they were.
- *
- * Determinism: epoch e's shuffle is drawn from `Rng(epochSeed(seed, e))` and step s's dropout
- * mask from `epochSeed(seed ^ DROPOUT_SALT, s)`, so the loop's random state is its position
- * (seed, epoch, step); with the model, optimizer and scheduler state a checkpoint holds everything
- * the rest of the run depends on, and `resume` continues bit for bit (same backend).
+ * `fit()`: the study card's training loop (see the function), its options, logs and callbacks,
+ * and `evaluate`/`predict`.
  */
 import type { FloatArray } from '../backend/types.js';
 import { rangeError, typeError } from '../errors.js';
@@ -52,15 +22,20 @@ import type { DeviceDataLike, FitModel, StepResult } from './types.js';
 /** Salt that separates the dropout seeds from the shuffle seeds. */
 const DROPOUT_SALT = 0x5bd1e995;
 
+/** How many rows a step sees: all (`batch`), one (`sgd`) or `batchSize` (`minibatch`). */
 export type FitMode = 'batch' | 'sgd' | 'minibatch';
+/** A metric of the epoch logs that early stopping and `ReduceLROnPlateau` can watch. */
 export type Metric = 'loss' | 'accuracy' | 'valLoss' | 'valAccuracy';
 
 /** A PyTorch-style scheduler object (ts/schedule): `step()` after the optimizer, state dicts. */
 export interface StepScheduler extends SavableScheduler {
+  /** The optimizer it schedules (fit checks it is the one being trained). */
   readonly optimizer: unknown;
+  /** Moves to the next lr. */
   step(): void;
 }
 
+/** When to stop a run that no longer improves (Keras's `EarlyStopping` rule). */
 export interface EarlyStoppingOptions {
   /** Default `'valLoss'` when there is validation data, else `'loss'`. */
   monitor?: Metric;
@@ -80,8 +55,11 @@ export interface EpochLogs {
   epoch: number;
   /** Mean training loss per row over the epoch (with dropout, as trained). */
   loss: number;
+  /** Fraction of training rows classified right (as trained, with dropout). */
   accuracy?: number;
+  /** Mean loss per row on the validation data (no dropout). */
   valLoss?: number;
+  /** Fraction of validation rows classified right. */
   valAccuracy?: number;
   /** The first group's lr at the end of the epoch. */
   lr: number;
@@ -91,7 +69,9 @@ export interface EpochLogs {
   seconds: number;
 }
 
+/** One step's numbers, for `onBatchEnd`. */
 export interface BatchLogs {
+  /** 0-based epoch index. */
   epoch: number;
   /** Batch index within the epoch. */
   batch: number;
@@ -99,34 +79,53 @@ export interface BatchLogs {
   step: number;
   /** The batch's loss as the model's loss reduction gives it. */
   loss: number;
+  /** Rows in the batch. */
   rows: number;
+  /** Rows classified right, or `null` for regression losses. */
   correct: number | null;
 }
 
 /** What fit() trains with: an optimizer, a chain of transformations around one, or a combination. */
 export type TrainOptimizer = AnyOptimizer | Chain | Combined;
 
+/** What callbacks see of the run, and how they end it. */
 export interface FitContext {
+  /** The model being trained. */
   readonly model: FitModel;
+  /** Its optimizer. */
   readonly optimizer: TrainOptimizer;
   /** Epochs completed so far. */
   readonly epoch: number;
+  /** Optimizer steps so far. */
   readonly step: number;
+  /** The logs of the completed epochs. */
   readonly history: readonly EpochLogs[];
   /** Ends training after the current batch (from onBatchEnd) or epoch. */
   stop(reason?: string): void;
 }
 
+/**
+ * A value or a promise of it (callbacks may be async; fit awaits them).
+ *
+ * @inline
+ */
 type Maybe<T> = T | Promise<T>;
 
+/** Hooks into the loop (Keras's names); each may be async and may call `ctx.stop()`. */
 export interface Callbacks {
+  /** Before the first step (after all checks, and after a resume has restored the state). */
   onTrainBegin?(ctx: FitContext): Maybe<void>;
+  /** Before each epoch's first step. */
   onEpochBegin?(epoch: number, ctx: FitContext): Maybe<void>;
+  /** After each optimizer step. */
   onBatchEnd?(logs: BatchLogs, ctx: FitContext): Maybe<void>;
+  /** After each epoch, with its metrics. */
   onEpochEnd?(logs: EpochLogs, ctx: FitContext): Maybe<void>;
+  /** Once, with the result (also when training stopped early). */
   onTrainEnd?(result: FitResult, ctx: FitContext): Maybe<void>;
 }
 
+/** Where and how often `fit` saves checkpoint folders (Node only). */
 export interface CheckpointOptions {
   /** Folder of the checkpoints: each save is `dir/epoch-NNNN/` (see checkpoint.ts). */
   dir: string;
@@ -136,6 +135,7 @@ export interface CheckpointOptions {
   keep?: number;
 }
 
+/** Options of `fit` (defaults in each field). */
 export interface FitOptions {
   /** Total epochs (a resumed run continues up to this many). Default 10. */
   epochs?: number;
@@ -149,10 +149,13 @@ export interface FitOptions {
   seed?: number;
   /** Hold out this fraction of the rows (seeded, see `Dataset.split`) for validation. */
   validationSplit?: number;
+  /** Validation rows given apart (instead of `validationSplit`). */
   validationData?: Dataset | DatasetInit;
   /** Stop when the epoch's training loss changed by less than `tol` (the study card's convergence test). */
   tol?: number;
+  /** Stop when the monitored metric stops improving; `true` takes the defaults. */
   earlyStopping?: EarlyStoppingOptions | boolean;
+  /** Hooks into the loop, called in order. */
   callbacks?: Callbacks | readonly Callbacks[];
   /**
    * A schedule function (ts/schedule, `f(t)` → lr, written into every group before each step),
@@ -166,42 +169,75 @@ export interface FitOptions {
   plateauMonitor?: Metric;
   /** `'auto'` (default): the bar when stdout is a terminal and `CI` is unset. */
   progress?: boolean | 'auto';
+  /** Save checkpoint folders during the run (Node only). */
   checkpoint?: CheckpointOptions;
   /** A checkpoint folder (or a folder of `epoch-*` checkpoints: the newest) to continue from. */
   resume?: string;
 }
 
+/** Why training ended: all epochs ran, the loss converged, early stopping, a callback, or a NaN/∞ loss. */
 export type StopReason = 'epochs' | 'tol' | 'earlyStopping' | 'callback' | 'diverged';
 
+/** What `fit` returns. */
 export interface FitResult {
+  /** Every epoch's logs (a resumed run includes the earlier ones). */
   history: EpochLogs[];
   /** Epochs completed (a resumed run counts the ones before it). */
   epochs: number;
+  /** Optimizer steps in all. */
   steps: number;
+  /** Why training ended. */
   stopReason: StopReason;
   /** A callback's reason for stopping, or what diverged. */
   stopDetail: string | null;
   /** Early stopping's best epoch and value, when it ran. */
-  best: { epoch: number; value: number; monitor: Metric } | null;
+  best: {
+    /** The best epoch (0-based). */
+    epoch: number;
+    /** Its value of the monitored metric. */
+    value: number;
+    /** The metric early stopping watched. */
+    monitor: Metric;
+  } | null;
   /** Whether the best epoch's weights were put back. */
   restoredBest: boolean;
+  /** Wall time of this call, seconds. */
   seconds: number;
+  /** The backend the model trained on. */
   backend: string;
 }
 
 /** The loop's own position, stored in checkpoints (numbers that may be ±Infinity as strings). */
 export interface FitPosition {
+  /** Epochs completed. */
   epoch: number;
+  /** Optimizer steps taken. */
   step: number;
+  /** The run's seed. */
   seed: number;
+  /** The run's mode. */
   mode: FitMode;
+  /** Its batch size. */
   batchSize: number;
+  /** Whether it shuffles. */
   shuffle: boolean;
+  /** Its validation split (a resume must use the same). */
   validationSplit: number | null;
   /** The per-epoch shuffle streams are `Rng(epochSeed(seed, e))`: the position is the RNG state. */
   rng: 'epochSeed(seed, epoch)';
+  /** The logs so far. */
   history: EpochLogs[];
-  early: { best: number | string; bestEpoch: number; wait: number; hasBest: boolean } | null;
+  /** Early stopping's counters, when it runs. */
+  early: {
+    /** The best value so far (±Infinity as a string). */
+    best: number | string;
+    /** Its epoch. */
+    bestEpoch: number;
+    /** Epochs without improvement. */
+    wait: number;
+    /** Whether best weights are held (saved as best.safetensors). */
+    hasBest: boolean;
+  } | null;
 }
 
 const OPTION_KEYS = new Set([
@@ -339,7 +375,47 @@ function evalDevice(model: FitModel, dev: DeviceDataLike): { loss: number; accur
   return { loss, accuracy };
 }
 
-/** Trains `model` with `optimizer` on `data`. See the module doc. */
+/**
+ * Trains `model` with `optimizer` on `data`: the study card's loop. Per step: forward, loss and
+ * backward in one core call (`model.trainStep`), then `optimizer.step()`; per epoch: metrics,
+ * the convergence and early-stopping checks, schedules, callbacks and checkpoints. The three modes
+ * of the study card:
+ *
+ * ```text
+ * batch       θ ← θ − η ∇L(θ; all n rows)          one step per epoch, rows in order
+ * sgd         θ ← θ − η ∇L(θ; row i)                n steps per epoch, rows shuffled
+ * minibatch   θ ← θ − η ∇L(θ; rows i … i+b−1)       ⌈n/b⌉ steps per epoch, rows shuffled
+ * ```
+ *
+ * Everything about the inputs is checked before the first step (a `TypeError`, `RangeError`,
+ * `DataError` or `CheckpointError` naming the problem), so a bad call leaves the model and the
+ * optimizer as they were.
+ *
+ * Determinism: epoch e's shuffle is drawn from `Rng(epochSeed(seed, e))` and step s's dropout
+ * mask from `epochSeed(seed ^ DROPOUT_SALT, s)`, so the loop's random state is its position
+ * (seed, epoch, step); with the model, optimizer and scheduler state a checkpoint holds everything
+ * the rest of the run depends on, and `resume` continues bit for bit (same backend).
+ *
+ * @example
+ * ```ts
+ * import { Adam, Dataset, Model, cosineAnnealing, fit } from 'downhill';
+ * // y = 3x + 2 (+ a little noise) on 200 rows; a linear model should find 3 and 2.
+ * const x = Array.from({ length: 200 }, (_, i) => i / 100 - 1);
+ * const y = x.map((v, i) => 3 * v + 2 + 0.01 * Math.sin(i));
+ * const model = await Model.create({ inputs: 1, layers: [{ out: 1 }], loss: { name: 'mse' } }, { seed: 1 });
+ * const opt = new Adam(model.params, { lr: 0.1 });
+ * const result = await fit(model, opt, new Dataset({ x, y, features: 1 }), {
+ *   epochs: 40,
+ *   batchSize: 20, // 9 steps per epoch on the 180 training rows
+ *   validationSplit: 0.1,
+ *   earlyStopping: { monitor: 'valLoss', patience: 5 },
+ *   schedule: cosineAnnealing({ lr: 0.1, tMax: 40 * 9 }), // per optimizer step
+ *   callbacks: { onEpochEnd: (logs, ctx) => logs.loss < 1e-4 && ctx.stop('good enough') },
+ * });
+ * console.log(result.stopReason); // 'callback': the loss fell below 1e-4
+ * console.log(model.params.get('layer0.weight'), model.params.get('layer0.bias')); // ≈ [3] [2]
+ * ```
+ */
 export async function fit(
   model: FitModel,
   optimizer: TrainOptimizer,
@@ -772,7 +848,6 @@ export async function fit(
   }
 }
 
-/** Loss and accuracy (null for regression) of `model` on `data`, forward only (no dropout). */
 /**
  * Runs `fn` with the parameters an optimizer means to be evaluated: schedule-free's average x
  * (`eval()`/`train()`), a chain's EMA/SWA weights; the live parameters otherwise.
@@ -793,10 +868,18 @@ export function withEvalParams<T>(optimizer: unknown, fn: () => T): T {
   return fn();
 }
 
+/** Loss and accuracy (null for regression) of `model` on `data`, forward only (no dropout). */
 export function evaluate(
   model: FitModel,
   data: Dataset | DatasetInit,
-): { loss: number; accuracy: number | null; rows: number } {
+): {
+  /** Mean loss per row. */
+  loss: number;
+  /** Fraction of rows classified right, or `null` for regression. */
+  accuracy: number | null;
+  /** Rows evaluated. */
+  rows: number;
+} {
   model = checkModel(model);
   const d = toDataset(data, 'data');
   checkDataFits(model, d, 'data');

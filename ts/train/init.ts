@@ -25,9 +25,11 @@
  */
 import { ln } from '../kernels/mathx.js';
 
+/** The weight initialisations (`torch_default` is `nn.Linear`'s: Kaiming-uniform with a = √5). */
 export type InitName =
   'xavier_uniform' | 'xavier_normal' | 'he_uniform' | 'he_normal' | 'lecun_uniform' | 'lecun_normal' | 'torch_default';
 
+/** Every `InitName`. */
 export const INIT_NAMES: readonly InitName[] = [
   'xavier_uniform',
   'xavier_normal',

@@ -26,10 +26,11 @@ import { describeType } from '../spec.js';
 import { checkBatchSize, Dataset, epochSeed, permutation, type DatasetInit } from './data.js';
 import type { FitModel } from './types.js';
 
+/** Options of `findLr` (the range test's sweep). */
 export interface LrFinderOptions {
-  /** Default 1e-7. */
+  /** The first lr of the sweep. Default 1e-7. */
   minLr?: number;
-  /** Default 10. */
+  /** The last lr (the sweep is geometric from minLr). Default 10. */
   maxLr?: number;
   /** Steps of the sweep. Default 100. */
   steps?: number;
@@ -43,11 +44,15 @@ export interface LrFinderOptions {
   seed?: number;
 }
 
+/** What `findLr` found; the model and optimizer are back as they were. */
 export interface LrFinderResult {
+  /** The lr of each step of the sweep. */
   lrs: number[];
   /** Each step's batch loss, per row. */
   losses: number[];
+  /** The losses' exponential moving average, bias-corrected. */
   smoothed: number[];
+  /** The lr to use: where the smoothed loss falls fastest (or a tenth of the lr of its minimum). */
   suggestedLr: number;
   /** How `suggestedLr` was chosen. */
   method: 'steepest' | 'minLoss/10';

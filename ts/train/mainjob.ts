@@ -34,12 +34,14 @@ import { fit, type EpochLogs, type FitOptions, type FitResult, type TrainOptimiz
 import { loadMnist } from './mnist.js';
 import { Model, type ModelSpec } from './model.js';
 
+/** The main job's model: MLP 784-128-10, ReLU, dropout 0.2, softmax cross-entropy. */
 export const MNIST_MLP: ModelSpec = {
   inputs: 784,
   layers: [{ out: 128, activation: 'relu', dropout: 0.2 }, { out: 10 }],
   loss: { name: 'softmax_cross_entropy' },
 };
 
+/** One optimizer of the main job's comparison, with the lr swept for it. */
 export interface ComparisonEntry {
   /** The row's name in the report. */
   label: string;
@@ -138,6 +140,7 @@ export function comparisonEntries(): ComparisonEntry[] {
   return out;
 }
 
+/** Options of `runMainJob` (the flags of `downhill train`). */
 export interface MainJobOptions {
   /** The main run's optimizer (a class name, case-insensitive, or a comparison label such as `SGD+momentum`). Default `'Adam'`. */
   optimizer?: string;
@@ -149,54 +152,102 @@ export interface MainJobOptions {
   lr?: number;
   /** Default 1. */
   seed?: number;
+  /** The backend; default `'auto'`. */
   backend?: BackendChoice;
   /** Report folder; default `'report'`. */
   out?: string;
   /** Run the comparison after the main run. Default true. */
   compare?: boolean;
+  /** The progress bar: `'auto'` (default) shows it in a terminal when `CI` is unset. */
   progress?: boolean | 'auto';
   /** Where human-readable lines go. Default: none. */
   log?: (line: string) => void;
 }
 
+/** One training run of the main job (the main run or a comparison row). */
 export interface RunRow {
+  /** Its name in the report. */
   label: string;
+  /** The optimizer class. */
   optimizer: string;
+  /** The base lr. */
   lr: number;
+  /** The optimizer's other options. */
   options: Record<string, unknown>;
+  /** Trained; diverged (a NaN or infinite loss); or failed (an error). */
   status: 'ok' | 'diverged' | 'failed';
+  /** What went wrong, or `null`. */
   reason: string | null;
+  /** The last epoch's training loss. */
   finalLoss: number | null;
+  /** Loss on the test digits. */
   testLoss: number | null;
+  /** Accuracy on the test digits. */
   testAccuracy: number | null;
+  /** Training time, seconds. */
   seconds: number | null;
+  /** `optimizer.stateBytes()`. */
   stateBytes: number | null;
+  /** Per epoch. */
   history: {
+    /** 1-based epoch. */
     epoch: number;
+    /** Training loss. */
     loss: number;
+    /** Training accuracy. */
     accuracy: number | null;
+    /** Test loss. */
     testLoss: number | null;
+    /** Test accuracy. */
     testAccuracy: number | null;
   }[];
 }
 
+/** What `runMainJob` did (`downhill train --json` prints it). */
 export interface MainJobResult {
+  /** The main run's test accuracy. */
   testAccuracy: number;
+  /** The main run's test loss. */
   testLoss: number;
   /** Seconds of the main run's training (fit). */
   seconds: number;
+  /** The backend used. */
   backend: string;
+  /** The main run's optimizer. */
   optimizer: string;
+  /** Its base lr. */
   lr: number;
+  /** Epochs of every run. */
   epochs: number;
+  /** Rows per step. */
   batchSize: number;
+  /** The seed of every run. */
   seed: number;
+  /** The model, in words. */
   model: string;
-  data: { train: number; test: number; split: string; standardization: { mean: number; std: number } | null };
+  /** The MNIST digits used. */
+  data: {
+    /** Training rows. */
+    train: number;
+    /** Test rows. */
+    test: number;
+    /** The split's name. */
+    split: string;
+    /** The pixel standardisation, or `null`. */
+    standardization: {
+      /** Mean pixel of the training digits. */
+      mean: number;
+      /** Its standard deviation. */
+      std: number;
+    } | null;
+  };
+  /** The main run. */
   main: RunRow;
+  /** Every optimizer's run. */
   comparison: RunRow[];
   /** Seconds of the whole job (loading, main run, comparison, report). */
   totalSeconds: number;
+  /** The report folder, or `null` when none was written. */
   report: string | null;
 }
 

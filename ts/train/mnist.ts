@@ -26,8 +26,10 @@ import { describeType } from '../spec.js';
 import { Dataset } from './data.js';
 import { DataError } from './errors.js';
 
+/** Pixels of one MNIST digit (28 × 28): the features of each row. */
 export const MNIST_PIXELS = 784;
 
+/** Options of `loadMnist`. */
 export interface MnistOptions {
   /** The split (see the module doc). Default `'interleaved'`. */
   split?: 'interleaved' | 'tail';
@@ -40,11 +42,19 @@ export interface MnistOptions {
   standardize?: boolean;
 }
 
+/** The digits `loadMnist` returns: two datasets of 784 pixels per row and labels 0–9. */
 export interface Mnist {
+  /** The training digits (8 004 with the default split). */
   train: Dataset;
+  /** The test digits (1 996). */
   test: Dataset;
   /** The standardisation applied (train-set mean and std), or null. */
-  standardization: { mean: number; std: number } | null;
+  standardization: {
+    /** Mean pixel value of the training set. */
+    mean: number;
+    /** Its standard deviation. */
+    std: number;
+  } | null;
 }
 
 /** The folder of the installed `mnist` package's digit files. */

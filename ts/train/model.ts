@@ -1,34 +1,4 @@
-/**
- * Dense models on any backend: linear, logistic and softmax regression and multilayer
- * perceptrons, trained one minibatch per core call.
- *
- * ```ts
- * const model = await Model.create({
- *   inputs: 784,
- *   layers: [{ out: 128, activation: 'relu' }, { out: 10 }],
- *   loss: { name: 'softmax_cross_entropy' },
- * }, { init: 'he_uniform', seed: 1 });
- * const opt = new Adam(model.params, { lr: 1e-3 });
- * const data = model.upload(images, labels);           // copied once into the backend's heap
- * for (const rows of batches) {                         // Int32Array of row indices
- *   const { loss } = model.trainStep(data, rows);      // forward, loss, backward: one call
- *   opt.step();
- * }
- * const { loss, correct } = model.evaluate(testData);
- * ```
- *
- * Parameters are tensors `layer{i}.weight` (`[out, in]`) and `layer{i}.bias` (`[out]`) of
- * `model.params`, a {@link ParamStore} in PyTorch's `nn.Linear` layout, so any optimizer steps
- * them and checkpoints map onto `torch.nn.Sequential`. The forward pass, the loss and the
- * backward pass run in the core (crates/core/src/model; mirrored in ts/kernels/model.ts for the
- * js backend), with activations in a workspace of the model's heap that is allocated once and
- * reused.
- *
- * Differences from PyTorch: float32 activations (tanh, sigmoid, GELU) and losses are computed in
- * float64 and rounded once, so they can be more accurate than PyTorch's float32 kernels; matrix
- * products differ in their summation order between backends (see ARCHITECTURE.md, "Training
- * engine", for the tolerance).
- */
+/** Dense models (`Model`): linear, logistic and softmax regression and multilayer perceptrons. */
 import { getBackend, type BackendChoice } from '../backend/select.js';
 import { checkDType } from '../backend/heap.js';
 import type { Backend, Buffer, DType, FloatArray, Heap } from '../backend/types.js';
@@ -41,13 +11,18 @@ import { INIT_NAMES, InitRng, initDense, type InitName } from './init.js';
 
 export type { InitName } from './init.js';
 export type { FloatArray } from '../backend/types.js';
+/** A layer's activation (`leaky_relu` with slope 0.01, `gelu` the exact erf form, as PyTorch's defaults). */
 export type Activation = 'identity' | 'relu' | 'leaky_relu' | 'tanh' | 'sigmoid' | 'gelu';
+/** The losses: mean squared and absolute error, Huber, binary cross-entropy on logits, softmax cross-entropy. */
 export type LossName = 'mse' | 'mae' | 'huber' | 'bce_with_logits' | 'softmax_cross_entropy';
 
 /** Huber's `delta` defaults to 1; `reduction` to `'mean'`. */
 export interface LossSpec {
+  /** Which loss. */
   name: LossName;
+  /** Mean over the batch's rows (default) or their sum. */
   reduction?: 'mean' | 'sum';
+  /** Huber's threshold between the quadratic and the linear part. */
   delta?: number;
 }
 
@@ -56,18 +31,27 @@ export interface LossSpec {
  * output (after the activation), in training steps only, with inverted scaling `1/(1 − p)`.
  */
 export interface LayerSpec {
+  /** Units (outputs) of the layer. */
   out: number;
+  /** Applied to the layer's output. */
   activation?: Activation;
+  /** Probability of zeroing each output in training, in [0, 1). */
   dropout?: number;
 }
 
+/** A model's architecture: inputs, layers in order, the loss. */
 export interface ModelSpec {
+  /** Features per row. */
   inputs: number;
+  /** The layers, input side first; the last one's `out` is the model's outputs. */
   layers: LayerSpec[];
+  /** The loss trained on. */
   loss: LossSpec;
 }
 
+/** Options of `Model.create`. */
 export interface ModelOptions {
+  /** The backend, as for `ParamStore.create`; default `'auto'`. */
   backend?: BackendChoice;
   /** Element type of parameters, gradients, data and activations. Default `'float32'`. */
   dtype?: DType;
@@ -79,13 +63,17 @@ export interface ModelOptions {
 
 /** Training data copied once into the model's heap (on WASM: its linear memory). */
 export interface DeviceData {
+  /** Rows uploaded. */
   readonly rows: number;
+  /** Features per row. */
   readonly inputs: number;
   /** Columns of y: 1 for class labels (softmax cross-entropy), else the model's outputs. */
   readonly targets: number;
+  /** Frees the uploaded copy. */
   dispose(): void;
 }
 
+/** The loss of a batch, and how many of its rows were classified right. */
 export interface StepResult {
   /** The loss of the rows, reduced as the spec's `reduction` says. */
   loss: number;
@@ -210,11 +198,47 @@ class ModelData implements DeviceData {
   }
 }
 
+/**
+ * A dense model on any backend: linear, logistic and softmax regression and multilayer
+ * perceptrons, trained one minibatch per core call.
+ *
+ * ```ts
+ * const model = await Model.create({
+ *   inputs: 784,
+ *   layers: [{ out: 128, activation: 'relu' }, { out: 10 }],
+ *   loss: { name: 'softmax_cross_entropy' },
+ * }, { init: 'he_uniform', seed: 1 });
+ * const opt = new Adam(model.params, { lr: 1e-3 });
+ * const data = model.upload(images, labels);           // copied once into the backend's heap
+ * for (const rows of batches) {                         // Int32Array of row indices
+ *   const { loss } = model.trainStep(data, rows);      // forward, loss, backward: one call
+ *   opt.step();
+ * }
+ * const { loss, correct } = model.evaluate(testData);
+ * ```
+ *
+ * Parameters are tensors `layer{i}.weight` (`[out, in]`) and `layer{i}.bias` (`[out]`) of
+ * `model.params`, a {@link ParamStore} in PyTorch's `nn.Linear` layout, so any optimizer steps
+ * them and checkpoints map onto `torch.nn.Sequential`. The forward pass, the loss and the
+ * backward pass run in the core (crates/core/src/model; mirrored in ts/kernels/model.ts for the
+ * js backend), with activations in a workspace of the model's heap that is allocated once and
+ * reused.
+ *
+ * Differences from PyTorch: float32 activations (tanh, sigmoid, GELU) and losses are computed in
+ * float64 and rounded once, so they can be more accurate than PyTorch's float32 kernels; matrix
+ * products differ in their summation order between backends (see ARCHITECTURE.md, "Training
+ * engine", for the tolerance).
+ */
 export class Model {
+  /** The architecture (defaults filled in). */
   readonly spec: ModelSpec;
+  /** The weights and biases: `layer{i}.weight` `[out, in]` and `layer{i}.bias` `[out]`. */
   readonly params: ParamStore;
+  /** Features per row. */
   readonly inputs: number;
+  /** Outputs per row (the last layer's `out`). */
   readonly outputs: number;
+  /** The element type of parameters, data and activations. */
   readonly dtype: DType;
   readonly #layers: Required<LayerSpec>[];
   readonly #loss: Required<LossSpec>;
@@ -274,6 +298,7 @@ export class Model {
     this.params = new ParamStore(backend, tensors, { dtype });
   }
 
+  /** The backend the model runs on. */
   get backend(): Backend {
     return this.params.backend;
   }
@@ -512,7 +537,14 @@ export class Model {
   gradients(
     x: ArrayLike<number>,
     y: ArrayLike<number>,
-  ): { loss: number; grads: Record<string, FloatArray>; gradX: FloatArray } {
+  ): {
+    /** The batch's loss. */
+    loss: number;
+    /** Every parameter's gradient by tensor name (copies). */
+    grads: Record<string, FloatArray>;
+    /** The gradient with respect to the inputs, rows × inputs. */
+    gradX: FloatArray;
+  } {
     const d = this.upload(x, y) as ModelData;
     try {
       const b = d.rows;
@@ -534,6 +566,7 @@ export class Model {
     }
   }
 
+  /** Whether the model was disposed. */
   get disposed(): boolean {
     return this.params.disposed;
   }
@@ -542,6 +575,7 @@ export class Model {
     this.params.dispose();
     this.#ws = null;
   }
+  /** `dispose()`, for `using` declarations. */
   [Symbol.dispose](): void {
     this.dispose();
   }

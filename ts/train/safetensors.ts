@@ -19,6 +19,7 @@
 import { typeError } from '../errors.js';
 import { CheckpointError } from './errors.js';
 
+/** The element types of the safetensors format (its `dtype` strings). */
 export type SafeDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
 const SIZES: Record<SafeDType, number> = {
@@ -36,8 +37,11 @@ const SIZES: Record<SafeDType, number> = {
 
 /** One tensor: float data are decoded into typed arrays; other dtypes stay raw bytes. */
 export interface SafeTensor {
+  /** Its element type in the file. */
   dtype: SafeDType;
+  /** Its dimensions. */
   shape: number[];
+  /** F32/F64 decoded; the other types as raw little-endian bytes. */
   data: Float32Array | Float64Array | Uint8Array;
 }
 
@@ -114,7 +118,12 @@ export function encodeSafetensors(
 export function decodeSafetensors(
   bytes: Uint8Array,
   file = 'safetensors',
-): { tensors: Map<string, SafeTensor>; metadata: Record<string, string> } {
+): {
+  /** The tensors by name, in the file's order. */
+  tensors: Map<string, SafeTensor>;
+  /** The header's `__metadata__` strings. */
+  metadata: Record<string, string>;
+} {
   const fail = (msg: string): never => {
     throw new CheckpointError(`${file}: ${msg}`, file);
   };

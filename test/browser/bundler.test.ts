@@ -1,0 +1,199 @@
+/**
+ * The bundler check: a tiny page that imports `downhill` from the packed tarball (installed into a
+ * temporary project by test/pack.ts, never from this repository's sources), built by Vite with
+ * its defaults, served as static files and run in headless Chromium (Debian's /usr/bin/chromium
+ * driven by playwright-core). Vite must take the browser entry, emit the .wasm file as an asset and
+ * build without a warning; the page must fetch that file, pick WASM, and give the same bits as
+ * Node for the same Adam run, with no console error and no failed request.
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { build, createLogger, type Rollup } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as repo from '../../ts/index.js';
+import { CI, ROOT } from '../helpers.js';
+import { ADAM_RUN, packAndInstall, type Installed } from '../pack.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const built =
+  existsSync(join(ROOT, 'dist', 'browser', 'index.js')) &&
+  existsSync(join(ROOT, 'bindings', 'wasm', 'downhill_wasm_bg.wasm'));
+const run = (built && existsSync(CHROMIUM)) || CI;
+
+// The flags of test/browser/smoke.test.ts (without them Chromium keeps trying to reach Google's hosts).
+const FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const PAGE = `<!doctype html>
+<meta charset="utf-8">
+<title>downhill in a Vite build</title>
+<link rel="icon" href="data:,">
+<script type="module" src="/main.js"></script>
+`;
+
+const MAIN = `import * as downhill from 'downhill';
+import { adamRun } from './run.js';
+
+window.result = (async () => {
+  const { report } = await downhill.selectBackend();
+  const float32 = await adamRun(downhill, undefined, 'float32');
+  const float64 = await adamRun(downhill, undefined, 'float64');
+  const store = await downhill.ParamStore.create({ w: [1] });
+  const info = store.backend.info();
+  store.dispose();
+  return { report, info, float32, float64 };
+})().catch((e) => ({ error: String(e && e.stack) }));
+`;
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.wasm': 'application/wasm',
+};
+
+/** Serves a folder of static files, as any static host would serve Vite's output. */
+function serve(dir: string): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const file = normalize(join(dir, path === '/' ? 'index.html' : path));
+    if (!file.startsWith(dir + sep) || !existsSync(file)) {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+    res.end(readFileSync(file));
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+interface PageResult {
+  error?: string;
+  report: { active: string; backends: { native: { available: boolean; reason: string } } };
+  info: { name: string; simd: string };
+  float32: { used: string; hex: string };
+  float64: { used: string; hex: string };
+}
+
+describe.skipIf(!run)('a Vite build of a page importing the packed package, in headless Chromium', () => {
+  let inst: Installed;
+  let out: string;
+  let output: Rollup.RollupOutput;
+  const warnings: string[] = [];
+  let server: Server;
+  let context: BrowserContext;
+  let profile: string;
+
+  beforeAll(async () => {
+    inst = packAndInstall();
+    const app = inst.app;
+    writeFileSync(join(app, 'index.html'), PAGE);
+    writeFileSync(join(app, 'main.js'), MAIN);
+    writeFileSync(join(app, 'run.js'), ADAM_RUN);
+    out = join(app, 'dist');
+
+    // Vite's defaults (client build: the browser condition, asset handling of
+    // new URL('…', import.meta.url)); every warning is recorded and fails the test below.
+    const logger = createLogger('warn', { allowClearScreen: false });
+    logger.warn = (msg) => void warnings.push(msg);
+    logger.warnOnce = (msg) => void warnings.push(msg);
+    logger.error = (msg) => void warnings.push(`error: ${msg}`);
+    const t = Date.now();
+    output = (await build({
+      root: app,
+      configFile: false,
+      logLevel: 'warn',
+      customLogger: logger,
+      build: { outDir: out, emptyOutDir: true },
+    })) as Rollup.RollupOutput;
+    console.log(
+      `bundler check: pack + offline install ${inst.ms.pack + inst.ms.packDependencies + inst.ms.install} ms, vite build ${Date.now() - t} ms`,
+    );
+
+    server = await serve(out);
+    profile = mkdtempSync(join(tmpdir(), 'downhill-chromium-'));
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: FLAGS,
+    });
+  }, 240_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await new Promise((r) => (server ? server.close(r) : r(undefined)));
+    if (profile) rmSync(profile, { recursive: true, force: true });
+    inst?.dispose();
+  });
+
+  it('bundles the browser entry without a warning and emits the .wasm file as an asset', () => {
+    expect(warnings).toEqual([]);
+    const names = output.output.map((o) => o.fileName);
+    const wasm = names.filter((n) => n.endsWith('.wasm'));
+    expect(wasm).toHaveLength(1);
+    expect(wasm[0]).toMatch(/^assets\/downhill_wasm_bg-[\w-]+\.wasm$/);
+    expect(readFileSync(join(out, wasm[0]))).toEqual(
+      readFileSync(join(inst.app, 'node_modules', 'downhill', 'bindings', 'wasm', 'downhill_wasm_bg.wasm')),
+    );
+    const js = output.output
+      .filter((o): o is Rollup.OutputChunk => o.type === 'chunk')
+      .map((c) => c.code)
+      .join('\n');
+    expect(js).toContain(wasm[0].slice('assets/'.length));
+    // The browser entry, not the Node one: no addon loader, nothing imported from Node.
+    const nodeish = js.match(
+      /downhill\.[\w-]+\.node\b|createRequire|\brequire\(|(?:from|import\()\s*["'](?:node:|fs\b|os\b|path\b)|__vite-browser-external/g,
+    );
+    expect(nodeish).toBeNull();
+    expect(readdirSync(out).sort()).toEqual(['assets', 'index.html']);
+  });
+
+  it('runs in the page on WASM, loads the .wasm, and gives the bits Node gives', async () => {
+    const page = await context.newPage();
+    const errors: string[] = [];
+    const wasmResponses: { url: string; status: number; type: string | undefined }[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('console', (m) => m.type() === 'error' && errors.push(`${m.text()} (${m.location().url})`));
+    page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()}`));
+    page.on('response', (r) => {
+      if (r.url().endsWith('.wasm'))
+        wasmResponses.push({ url: r.url(), status: r.status(), type: r.headers()['content-type'] });
+      else if (r.status() >= 400) errors.push(`HTTP ${r.status()}: ${r.url()}`);
+    });
+    const { port } = server.address() as AddressInfo;
+    await page.goto(`http://127.0.0.1:${port}/`);
+    const got = (await page.evaluate('window.result')) as PageResult;
+    await page.close();
+
+    expect(got.error).toBeUndefined();
+    expect(errors).toEqual([]);
+    expect(wasmResponses).toHaveLength(1);
+    expect(wasmResponses[0]).toMatchObject({ status: 200, type: 'application/wasm' });
+    expect(wasmResponses[0].url).toMatch(/\/assets\/downhill_wasm_bg-[\w-]+\.wasm$/);
+    expect(got.report.active).toBe('wasm');
+    expect(got.report.backends.native.available).toBe(false);
+    expect(got.info).toMatchObject({ name: 'wasm', simd: 'simd128' });
+
+    // Node: the same run from this repository's sources, on WASM and on the pure-TS mirror.
+    const { adamRun } = (await import(pathToFileURL(join(inst.app, 'run.js')).href)) as {
+      adamRun: (d: unknown, backend: string | undefined, dtype: string) => Promise<{ used: string; hex: string }>;
+    };
+    for (const dtype of ['float32', 'float64'] as const) {
+      const wasm = await adamRun(repo, 'wasm', dtype);
+      const js = await adamRun(repo, 'js', dtype);
+      expect(wasm.hex).toBe(js.hex);
+      expect(got[dtype]).toEqual({ used: 'wasm', hex: wasm.hex });
+    }
+  }, 60_000);
+});
