@@ -70,6 +70,9 @@ const required = project.getReflectionsByKind(td.ReflectionKind.Class | td.Refle
   return f === 'ts/train/fit.ts' && r.name === 'fit';
 });
 const requiredNames = [...new Set(required.map((r) => `${r.name} (${file(r)})`))];
+// The rules above find classes by their source file: without sources they would check nothing.
+if (!requiredNames.some((n) => n.startsWith('Adam ')))
+  problems.push('found no optimizer classes to check (does TypeDoc still record source files?)');
 for (const r of required) if (!hasExample(r)) problems.push(`${r.name} (${file(r)}) has no @example`);
 for (const r of required) {
   if (!file(r).startsWith('ts/optim/')) continue;

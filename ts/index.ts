@@ -33,7 +33,7 @@ export { ScheduleFreeSGD, type ScheduleFreeSGDOptions } from './optim/schedule-f
 export { Lookahead, type LookaheadOptions, type LookaheadStateDict } from './optim/lookahead.js';
 export { AdaBound, type AdaBoundOptions } from './optim/adabound.js';
 export { Lion, type LionOptions } from './optim/lion.js';
-export { combine, Combined, type CombinedStateDict } from './optim/combine.js';
+export { combine, Combined, type CombinedOptions, type CombinedStateDict } from './optim/combine.js';
 export { minimize, type MinimizeOptions, type MinimizeResult, type OptimizerChoice } from './minimize.js';
 export {
   getBackend,
@@ -110,6 +110,7 @@ export {
   type Metric,
   type StepScheduler,
   type StopReason,
+  type TrainOptimizer,
 } from './train/fit.js';
 export { findLr, type LrFinderOptions, type LrFinderResult } from './train/lr-finder.js';
 export { encodeSafetensors, decodeSafetensors, type SafeDType, type SafeTensor } from './train/safetensors.js';

@@ -23,16 +23,47 @@ import type { ParamStore } from '../params.js';
 import { describeType } from '../spec.js';
 import { Optimizer, type AnyOptimizer, type LoadOptions, type ParamGroup, type StateDict } from './optimizer.js';
 
+/** What a combination's groups have in common whatever their optimizer. */
+export interface CombinedOptions {
+  /** The group's learning rate. */
+  lr: number;
+}
+
 /** The state dict of a combination: one PyTorch-keyed state dict per member, in order. */
 export interface CombinedStateDict {
+  /** One state dict per member, in member order. */
   optimizers: StateDict[];
 }
 
-/** Optimizers over disjoint tensors of one store, stepped together (see {@link combine}). */
+/**
+ * Optimizers over disjoint tensors of one store, stepped together: Optax's `optax.partition`
+ * (formerly `multi_transform`), or the two PyTorch optimizers stepped one after the other that
+ * torch.optim.Muon's documentation asks for (Muon for 2-D weights, AdamW for the rest).
+ *
+ * ```text
+ * step():  for each member m in order:  m.step()    (each over its own tensors only)
+ * ```
+ *
+ * @example
+ * ```ts
+ * import { AdamW, Muon, ParamStore, combine } from 'downhill';
+ * const params = await ParamStore.create({ w: [4, 3], b: [4] });
+ * const opt = combine(new Muon(params, [{ params: ['w'] }], { lr: 0.02 }), new AdamW(params, [{ params: ['b'] }], { lr: 1e-3 }));
+ * params.grads.fill(0.1);
+ * opt.step();
+ * console.log(opt.name, opt.lrs); // 'Muon+AdamW' [ 0.02, 0.001 ]
+ * ```
+ */
 export class Combined {
+  /** The members, in the order they step. */
   readonly optimizers: readonly AnyOptimizer[];
   #disposed = false;
 
+  /**
+   * Checks that every member is a live optimizer of the same store, that no tensor is stepped by
+   * two members, and that none needs a closure (L-BFGS); a `TypeError`/`RangeError` names the
+   * offending `optimizers[i]`.
+   */
   constructor(optimizers: readonly AnyOptimizer[]) {
     if (!Array.isArray(optimizers) || optimizers.length === 0)
       throw typeError('optimizers', `must be a non-empty list of optimizers, got ${describeType(optimizers)}`);
@@ -55,6 +86,7 @@ export class Combined {
     this.optimizers = [...optimizers];
   }
 
+  /** The store the members step. */
   get params(): ParamStore {
     return this.optimizers[0].params;
   }
@@ -63,15 +95,18 @@ export class Combined {
     return this.optimizers.map((o) => o.name).join('+');
   }
   /** Every member's groups, in member order. */
-  get paramGroups(): ParamGroup<{ lr: number }>[] {
-    return this.optimizers.flatMap((o) => [...o.paramGroups] as ParamGroup<{ lr: number }>[]);
+  get paramGroups(): ParamGroup<CombinedOptions>[] {
+    return this.optimizers.flatMap((o) => [...o.paramGroups] as ParamGroup<CombinedOptions>[]);
   }
+  /** `step()` calls made so far. */
   get stepCalls(): number {
     return this.optimizers[0].stepCalls;
   }
+  /** Every member group's current lr, in `paramGroups` order. */
   get lrs(): number[] {
     return this.optimizers.flatMap((o) => o.lrs);
   }
+  /** True after `dispose()`. */
   get disposed(): boolean {
     return this.#disposed;
   }
@@ -79,6 +114,7 @@ export class Combined {
   stateBytes(): number {
     return this.optimizers.reduce((n, o) => n + o.stateBytes(), 0);
   }
+  /** Zeroes the gradients of every member's tensors. */
   zeroGrad(): void {
     this.#live();
     for (const o of this.optimizers) o.zeroGrad();
@@ -96,10 +132,12 @@ export class Combined {
   eval(): void {
     for (const o of this.optimizers) (o as { eval?: () => void }).eval?.();
   }
+  /** Switches schedule-free members back to their training parameters. */
   train(): void {
     for (const o of this.optimizers) (o as { train?: () => void }).train?.();
   }
 
+  /** Every member's state dict (PyTorch's keys), in order; `JSON.stringify` keeps it exact. */
   stateDict(): CombinedStateDict {
     this.#live();
     return { optimizers: this.optimizers.map((o) => o.stateDict()) };
@@ -131,11 +169,13 @@ export class Combined {
     }
   }
 
+  /** Disposes every member. Idempotent. */
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
     for (const o of this.optimizers) o.dispose();
   }
+  /** `dispose()`, for `using`. */
   [Symbol.dispose](): void {
     this.dispose();
   }

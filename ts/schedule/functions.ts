@@ -448,9 +448,9 @@ export function sequential(schedules: readonly Schedule[], milestones: readonly 
  *
  * @example
  * ```ts
- * import { chain, exponential, stepSchedule } from 'downhill';
+ * import { chainSchedules, exponential, stepSchedule } from 'downhill';
  * // The factors of the two schedules multiply: 0.9^t · 0.5^⌊t/2⌋.
- * const lr = chain([exponential({ lr: 1, gamma: 0.9 }), stepSchedule({ lr: 1, stepSize: 2, gamma: 0.5 })]);
+ * const lr = chainSchedules([exponential({ lr: 1, gamma: 0.9 }), stepSchedule({ lr: 1, stepSize: 2, gamma: 0.5 })]);
  * console.log([0, 1, 2].map(lr)); // ≈ [ 1, 0.9, 0.405 ]
  * ```
  */

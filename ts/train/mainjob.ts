@@ -56,7 +56,14 @@ export interface ComparisonEntry {
    * (biases), combined with it (`combine`). Each then follows the cosine schedule from its own
    * base lr.
    */
-  pair?: { optimizer: string; lr: number; options?: Record<string, unknown> };
+  pair?: {
+    /** Its class name. */
+    optimizer: string;
+    /** Its base lr. */
+    lr: number;
+    /** Its other options. */
+    options?: Record<string, unknown>;
+  };
 }
 
 /**
