@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs the benchmark suite (bench/optimizers.bench.mjs: every optimizer with a core step, clip by
 # norm and EMA, on native / native on one thread / wasm / js / the textbook JS loop, beside the
-# exact-IEEE C reference bench/c/kernels.c at 1 and 2 threads and the memory probes), after making
-# sure the npm dependencies, both bindings and dist/ exist (each build step skips work when up to
-# date). Each configuration runs in its own process; rounds are interleaved; medians reported.
+# exact-IEEE C reference bench/c/kernels.c at 1 and 2 threads and the memory probes), after the
+# project's set-up (npm dependencies, both bindings, dist/; each step skips work when up to date).
+# Each configuration runs in its own process; rounds are interleaved; medians reported.
 #
 #   bash scripts/bench.sh                          # everything, about 5 minutes on 2 cores
 #   bash scripts/bench.sh --quick                  # Adam, SGD+momentum, LAMB, clip, EMA at 1e5..1e7
@@ -16,15 +16,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 SECONDS=0
 
-if [[ ! -d node_modules/benny ]]; then
-  echo "==> installing npm dependencies"
-  if [[ -f package-lock.json ]]; then npm ci; else npm install; fi
-fi
-
-bash scripts/build-native.sh
-bash scripts/build-wasm.sh
-echo "==> compiling TypeScript (dist/)"
-npx tsc -p .
+bash scripts/setup.sh
 
 if ! command -v gcc >/dev/null 2>&1; then
   echo "==> gcc not found: no C reference columns (Debian: apt-get install gcc)"
