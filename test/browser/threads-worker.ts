@@ -1,0 +1,137 @@
+// The dedicated worker test/browser/threads.test.ts starts in its pages (served transpiled, at
+// /<page kind>/test/threads-worker.js, beside the package at /<page kind>/dist/). It answers one
+// task message with one result message ({ ok } or { error }).
+import type * as Downhill from '../../ts/index.js';
+import type * as WasmModule from '../../ts/backend/wasm.js';
+import type { Backend } from '../../ts/backend/types.js';
+import { compare, hashOf, runMlp, runSteps, STEP_CASES, timeAdam, timeMlp } from './threads-cases.js';
+
+type Lib = typeof Downhill;
+
+const base = new URL('../', import.meta.url);
+const scope = globalThis as unknown as {
+  onmessage: ((ev: MessageEvent<{ task: string; mlpSteps?: number; rounds?: number }>) => void) | null;
+  postMessage(m: unknown): void;
+};
+
+async function libs(): Promise<{ lib: Lib; wasm: typeof WasmModule }> {
+  const lib = (await import(new URL('dist/index.js', base).href)) as Lib;
+  const wasm = (await import(new URL('dist/backend/wasm.js', base).href)) as typeof WasmModule;
+  return { lib, wasm };
+}
+
+/** The auto choice of this context, and its wasm backend. */
+async function context(lib: Lib) {
+  const { backend, report } = await lib.selectBackend();
+  return {
+    isolated: globalThis.crossOriginIsolated === true,
+    hardwareConcurrency: navigator.hardwareConcurrency,
+    active: report.active,
+    wasm: report.backends.wasm,
+    info: backend.info(),
+    threadedClass: backend instanceof lib.WasmThreadsBackend,
+    backend,
+  };
+}
+
+/** The single-threaded build, loaded explicitly beside the context's choice. */
+function single(lib: Lib): Promise<Backend> {
+  return lib.loadWasmFrom(new URL('bindings/wasm/downhill_wasm_bg.wasm', base));
+}
+
+async function agree(lib: Lib, mlpSteps: number) {
+  const ctx = await context(lib);
+  if (!ctx.threadedClass) throw new Error(`expected the threaded build here: ${JSON.stringify(ctx.wasm)}`);
+  const one = await single(lib);
+  const steps = STEP_CASES.map((c) => {
+    const a = runSteps(lib, one, c);
+    const b = runSteps(lib, ctx.backend, c);
+    return {
+      name: c.name,
+      ...compare(a.params, b.params),
+      normsSingle: a.norms,
+      normsThreaded: b.norms,
+      hash: hashOf(a.params),
+      // The parameters moved: a case that did nothing would agree trivially.
+      moved: compare(a.params, runStepsInit(lib, one, c)).differing,
+    };
+  });
+  const a = runMlp(lib, one, mlpSteps);
+  const b = runMlp(lib, ctx.backend, mlpSteps);
+  return {
+    threads: ctx.info.threads,
+    singleThreads: one.info().threads,
+    steps,
+    mlp: { ...compare(a.params, b.params), lossesSingle: a.losses, lossesThreaded: b.losses, hash: hashOf(a.params) },
+  };
+}
+
+/** The initial parameters of a case (zero steps). */
+function runStepsInit(lib: Lib, backend: Backend, c: (typeof STEP_CASES)[number]) {
+  return runSteps(lib, backend, { ...c, steps: 0 }).params;
+}
+
+async function bench(lib: Lib, rounds: number) {
+  const ctx = await context(lib);
+  if (!ctx.threadedClass) throw new Error(`expected the threaded build here: ${JSON.stringify(ctx.wasm)}`);
+  // The threaded build on a pool of one thread: what the build costs without the parallelism.
+  const pool1 = await lib.loadWasmThreadsFrom(new URL('bindings/wasm-threads/downhill_wasm_bg.wasm', base), {
+    threads: 1,
+  });
+  const backends = { single: await single(lib), threaded: ctx.backend, 'threaded-1': pool1 };
+  const rows: { case: string; build: string; round: number; ms: number }[] = [];
+  for (let r = 0; r < rounds; r++) {
+    // Builds take turns within a round, so a busy machine slows both alike.
+    for (const [build, b] of Object.entries(backends)) {
+      rows.push({ case: 'adam_1e6', build, round: r, ms: timeAdam(lib, b, 1_000_000, 30) });
+      rows.push({ case: 'adam_4e6', build, round: r, ms: timeAdam(lib, b, 4_000_000, 10) });
+      rows.push({ case: 'mlp_784_256_10', build, round: r, ms: timeMlp(lib, b, 20) });
+    }
+  }
+  return { threads: ctx.info.threads, hardwareConcurrency: ctx.hardwareConcurrency, rows };
+}
+
+async function trap(lib: Lib, wasm: typeof WasmModule) {
+  const ctx = await context(lib);
+  if (!ctx.threadedClass) throw new Error(`expected the threaded build here: ${JSON.stringify(ctx.wasm)}`);
+  const a = new lib.ParamStore(ctx.backend, { w: [4] });
+  const b = new lib.ParamStore(ctx.backend, { v: { shape: [3], init: [1, 2, 3] } });
+  let trapError = '';
+  try {
+    wasm.wasmTestTrap(a.heap);
+  } catch (e) {
+    trapError = `${(e as Error).name}: ${(e as Error).message}`;
+  }
+  let otherStore = '';
+  try {
+    b.get('v');
+  } catch (e) {
+    otherStore = `${(e as Error).name}: ${(e as Error).message}`;
+  }
+  // A new store after the trap: the single-threaded build, and it steps like the single build.
+  const c = new lib.ParamStore(ctx.backend, { w: { shape: [5], init: [0.5, -1.25, 3, 0.1, -0.3] } });
+  const opt = new lib.Adam(c, { lr: 0.1 });
+  c.setGrad('w', [1, -2, 3, -4, 5]);
+  opt.step();
+  return { trapError, otherStore, after: Array.from(c.get('w')), info: ctx.backend.info() };
+}
+
+scope.onmessage = (ev) => {
+  void (async () => {
+    try {
+      const { lib, wasm } = await libs();
+      const { task } = ev.data;
+      let ok: unknown;
+      if (task === 'context') {
+        const { backend: _b, ...rest } = await context(lib);
+        ok = rest;
+      } else if (task === 'agree') ok = await agree(lib, ev.data.mlpSteps ?? 5);
+      else if (task === 'bench') ok = await bench(lib, ev.data.rounds ?? 3);
+      else if (task === 'trap') ok = await trap(lib, wasm);
+      else throw new Error(`unknown task ${task}`);
+      scope.postMessage({ ok });
+    } catch (e) {
+      scope.postMessage({ error: e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e) });
+    }
+  })();
+};
