@@ -116,6 +116,44 @@ async function trap(lib: Lib, wasm: typeof WasmModule) {
   return { trapError, otherStore, after: Array.from(c.get('w')), info: ctx.backend.info() };
 }
 
+/** Loading errors: a bad thread count, a pool script that does not load, the wrong module. */
+async function failures(lib: Lib) {
+  const url = new URL('bindings/wasm-threads/downhill_wasm_bg.wasm', base);
+  const caught = async (f: () => Promise<unknown>) => {
+    try {
+      await f();
+      return 'no error';
+    } catch (e) {
+      return `${(e as Error).name}: ${(e as Error).message}`;
+    }
+  };
+  return {
+    threads: await caught(() => lib.loadWasmThreadsFrom(url, { threads: 0 })),
+    workerScript: await caught(() => lib.loadWasmThreadsFrom(url, { workerUrl: new URL('missing.js', base) })),
+    singleModule: await caught(() => lib.loadWasmThreadsFrom(new URL('bindings/wasm/downhill_wasm_bg.wasm', base))),
+  };
+}
+
+/** A store that is never disposed: its blocks return to the shared memory once it is collected. */
+async function forgotten(lib: Lib) {
+  const ctx = await context(lib);
+  if (!(ctx.backend instanceof lib.WasmThreadsBackend)) throw new Error('expected the threaded build here');
+  const t = ctx.backend;
+  const before = t.liveBytes;
+  (() => {
+    const s = new lib.ParamStore(t, { w: [1_000_000] });
+    s.grads.fill(1);
+  })();
+  const held = t.liveBytes;
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error('gc() is not exposed (--js-flags=--expose-gc)');
+  for (let i = 0; i < 100 && t.liveBytes > before; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return { before, held, after: t.liveBytes };
+}
+
 scope.onmessage = (ev) => {
   void (async () => {
     try {
@@ -128,6 +166,8 @@ scope.onmessage = (ev) => {
       } else if (task === 'agree') ok = await agree(lib, ev.data.mlpSteps ?? 5);
       else if (task === 'bench') ok = await bench(lib, ev.data.rounds ?? 3);
       else if (task === 'trap') ok = await trap(lib, wasm);
+      else if (task === 'failures') ok = await failures(lib);
+      else if (task === 'forgotten') ok = await forgotten(lib);
       else throw new Error(`unknown task ${task}`);
       scope.postMessage({ ok });
     } catch (e) {

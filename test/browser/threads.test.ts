@@ -40,6 +40,8 @@ const FLAGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
+  // gc() in the pages and workers, for the test of forgotten stores.
+  '--js-flags=--expose-gc',
 ];
 
 const TYPES: Record<string, string> = {
@@ -279,6 +281,33 @@ describe.skipIf(!run)('threaded WASM in headless Chromium', () => {
     s.setGrad('w', [1, -2, 3, -4, 5]);
     opt.step();
     expect(got.after).toEqual(Array.from(s.get('w')));
+    await page.close();
+  }, 120_000);
+
+  it('loading errors are typed and name the cause; a plain page cannot load the threaded build', async () => {
+    const { page } = await open('iso');
+    const got = await inWorker<Record<string, string>>(page, 'iso', { task: 'failures' });
+    expect(got.threads).toMatch(/^RangeError: options\.threads: must be an integer in \[1, 256\], got 0/);
+    expect(got.workerScript).toMatch(
+      /^BackendError: wasm backend: the threaded build's pool did not start: pool thread 0 could not load its script/,
+    );
+    expect(got.singleModule).toMatch(
+      /^BackendError: wasm backend: cannot compile the threaded module: the module imports no memory/,
+    );
+    await page.close();
+    const plain = await open('plain');
+    const p = await inWorker<Record<string, string>>(plain.page, 'plain', { task: 'failures' });
+    expect(p.workerScript).toMatch(
+      /^BackendError: wasm backend: the threaded build cannot run here: the page is not cross-origin isolated/,
+    );
+    await plain.page.close();
+  }, 120_000);
+
+  it('a store that is never disposed gives its memory back once collected', async () => {
+    const { page } = await open('iso');
+    const got = await inWorker<{ before: number; held: number; after: number }>(page, 'iso', { task: 'forgotten' });
+    expect(got.held - got.before).toBeGreaterThanOrEqual(2 * 4 * 1_000_000); // params and grads
+    expect(got.after).toBe(got.before);
     await page.close();
   }, 120_000);
 

@@ -206,6 +206,11 @@ export class WasmThreadsBackend extends WasmBackend {
     return heap;
   }
 
+  /** Bytes in live blocks of the shared memory, over every store of this context (0 after a trap). */
+  get liveBytes(): number {
+    return this.#shared.death === null ? this.#shared.exports.live_bytes() : 0;
+  }
+
   /** @internal a disposed heap has freed its blocks; the shared instance stays. */
   override recycle(): void {}
 
