@@ -158,28 +158,37 @@ export function compare(a: FloatArray, b: FloatArray): { differing: number; maxA
   return { differing, maxAbsDiff, maxAbs };
 }
 
-/** Milliseconds per call of `f`, after `warm` calls, averaged over `calls` (timed as one block). */
-function msPer(f: () => void, warm: number, calls: number): number {
-  for (let i = 0; i < warm; i++) f();
+/**
+ * Milliseconds per call of `f`: calls for `warmMs` first (the engine tiers the module up and the
+ * pool wakes), then times calls until `ms` have passed (at least 5 calls) and gives the mean.
+ */
+function msPer(f: () => void, warmMs: number, ms: number): number {
+  const warm = performance.now();
+  do f();
+  while (performance.now() - warm < warmMs);
+  let calls = 0;
   const t = performance.now();
-  for (let i = 0; i < calls; i++) f();
+  while (calls < 5 || performance.now() - t < ms) {
+    f();
+    calls++;
+  }
   return (performance.now() - t) / calls;
 }
 
-/** One Adam step of `n` float32 parameters on `backend`, in ms (the store is built outside the timing). */
-export function timeAdam(lib: Lib, backend: Backend, n: number, calls: number): number {
+/** One Adam step of `n` float32 parameters on `backend`, in ms, timed for about `ms` (the store is built outside). */
+export function timeAdam(lib: Lib, backend: Backend, n: number, ms: number): number {
   const store = new lib.ParamStore(backend, { w: { shape: [n], init: randomArray(lib, n, 3, 2) } });
   try {
     store.grads.set(randomArray(lib, n, 4, 1));
     const opt = new lib.Adam(store, { lr: 1e-3 });
-    return msPer(() => opt.step(), 3, calls);
+    return msPer(() => opt.step(), ms / 2, ms);
   } finally {
     store.dispose();
   }
 }
 
-/** One MLP training step (trainStep + Adam; 784-256-10, batch 128) on `backend`, in ms. */
-export function timeMlp(lib: Lib, backend: Backend, calls: number): number {
+/** One MLP training step (trainStep + Adam; 784-256-10, batch 128) on `backend`, in ms, timed for about `ms`. */
+export function timeMlp(lib: Lib, backend: Backend, ms: number): number {
   const model = mlp(lib, backend);
   try {
     const { x, y, batches } = mlpData(lib);
@@ -191,8 +200,8 @@ export function timeMlp(lib: Lib, backend: Backend, calls: number): number {
         model.trainStep(data, batches[i++ % batches.length]);
         opt.step();
       },
-      3,
-      calls,
+      ms / 2,
+      ms,
     );
   } finally {
     model.dispose();

@@ -83,9 +83,9 @@ async function bench(lib: Lib, rounds: number) {
   for (let r = 0; r < rounds; r++) {
     // Builds take turns within a round, so a busy machine slows both alike.
     for (const [build, b] of Object.entries(backends)) {
-      rows.push({ case: 'adam_1e6', build, round: r, ms: timeAdam(lib, b, 1_000_000, 30) });
-      rows.push({ case: 'adam_4e6', build, round: r, ms: timeAdam(lib, b, 4_000_000, 10) });
-      rows.push({ case: 'mlp_784_256_10', build, round: r, ms: timeMlp(lib, b, 20) });
+      rows.push({ case: 'adam_1e6', build, round: r, ms: timeAdam(lib, b, 1_000_000, 250) });
+      rows.push({ case: 'adam_4e6', build, round: r, ms: timeAdam(lib, b, 4_000_000, 250) });
+      rows.push({ case: 'mlp_784_256_10', build, round: r, ms: timeMlp(lib, b, 250) });
     }
   }
   return { threads: ctx.info.threads, hardwareConcurrency: ctx.hardwareConcurrency, rows };

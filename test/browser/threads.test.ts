@@ -313,7 +313,7 @@ describe.skipIf(!run)('threaded WASM in headless Chromium', () => {
 
   it('times single vs threaded (written to bench/results/wasm-threads.json, never asserted)', async () => {
     const { page } = await open('iso');
-    const rounds = 3;
+    const rounds = 5;
     const loadBefore = loadavg()[0];
     const got = await inWorker<BenchResult>(page, 'iso', { task: 'bench', rounds });
     await page.close();
