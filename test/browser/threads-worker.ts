@@ -108,12 +108,16 @@ async function trap(lib: Lib, wasm: typeof WasmModule) {
   } catch (e) {
     otherStore = `${(e as Error).name}: ${(e as Error).message}`;
   }
+  // Disposing stores of the dead instance must not call into it (it may have died holding a lock).
+  a.dispose();
+  b.dispose();
+  const disposed = a.heap.disposed && b.heap.disposed;
   // A new store after the trap: the single-threaded build, and it steps like the single build.
   const c = new lib.ParamStore(ctx.backend, { w: { shape: [5], init: [0.5, -1.25, 3, 0.1, -0.3] } });
   const opt = new lib.Adam(c, { lr: 0.1 });
   c.setGrad('w', [1, -2, 3, -4, 5]);
   opt.step();
-  return { trapError, otherStore, after: Array.from(c.get('w')), info: ctx.backend.info() };
+  return { trapError, otherStore, disposed, after: Array.from(c.get('w')), info: ctx.backend.info() };
 }
 
 /** Loading errors: a bad thread count, a pool script that does not load, the wrong module. */

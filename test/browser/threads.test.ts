@@ -153,6 +153,7 @@ interface BenchResult {
 interface TrapResult {
   trapError: string;
   otherStore: string;
+  disposed: boolean;
   after: number[];
   info: ContextResult['info'];
 }
@@ -273,6 +274,7 @@ describe.skipIf(!run)('threaded WASM in headless Chromium', () => {
     const got = await inWorker<TrapResult>(page, 'iso', { task: 'trap' });
     expect(got.trapError).toMatch(/^BackendError: wasm backend: the store's WebAssembly instance trapped/);
     expect(got.otherStore).toMatch(/^BackendError: wasm backend: .*trapped/);
+    expect(got.disposed).toBe(true);
     expect(got.info.threads).toBe(1);
     expect(got.info.threading).toMatch(/^single-threaded build: the threaded instance trapped/);
     // The new store steps as the single build does in Node.

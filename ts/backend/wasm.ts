@@ -222,7 +222,8 @@ export class WasmHeap implements Heap {
   /** @internal frees a buffer's block. */
   release(b: WasmBuffer, ptr: number): void {
     this.#buffers.delete(b);
-    if (ptr === 0 || this.#inst === null || this.#disposed) return;
+    // Never into a trapped instance: it may have died holding the allocator's lock.
+    if (ptr === 0 || this.#inst === null || this.#inst.death !== null || this.#disposed) return;
     this.#inst.exports.free(ptr);
   }
 
@@ -274,7 +275,7 @@ export class WasmHeap implements Heap {
     this.#disposed = true;
     const inst = this.#inst;
     this.#inst = null;
-    if (inst === null) return;
+    if (inst === null || inst.death !== null) return;
     for (const b of this.#buffers) if (b.ptr > 0) inst.exports.free(b.ptr);
     this.#buffers.clear();
     this.backend.recycle(inst);
