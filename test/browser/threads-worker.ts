@@ -71,6 +71,42 @@ function runStepsInit(lib: Lib, backend: Backend, c: (typeof STEP_CASES)[number]
   return runSteps(lib, backend, { ...c, steps: 0 }).params;
 }
 
+/** Busy work for `spin`: counts loop blocks between two absolute times (shared by every worker). */
+const SPIN = `onmessage = (e) => {
+  const now = () => performance.timeOrigin + performance.now();
+  const [start, end] = e.data;
+  let n = 0, x = 0;
+  while (now() < start);
+  while (now() < end) { for (let i = 0; i < 1000; i++) x += Math.sqrt(i + x); n++; }
+  postMessage(x > 0 ? n : -n);
+};`;
+
+/**
+ * Blocks of plain JavaScript busy work that `workers` workers get done together in `ms`: the ratio
+ * for 2 workers over 1 is how much parallelism the machine offers the page at that moment (other
+ * processes share the cores), the ceiling for the threaded build's speed-up.
+ */
+async function spin(workers: number, ms: number): Promise<number> {
+  const url = URL.createObjectURL(new Blob([SPIN], { type: 'text/javascript' }));
+  const ws = Array.from({ length: workers }, () => new Worker(url));
+  try {
+    const start = performance.timeOrigin + performance.now() + 100; // after every worker has loaded
+    const counts = await Promise.all(
+      ws.map(
+        (w) =>
+          new Promise<number>((resolve) => {
+            w.onmessage = (e: MessageEvent<number>) => resolve(Math.abs(e.data));
+            w.postMessage([start, start + ms]);
+          }),
+      ),
+    );
+    return counts.reduce((a, b) => a + b, 0);
+  } finally {
+    for (const w of ws) w.terminate();
+    URL.revokeObjectURL(url);
+  }
+}
+
 async function bench(lib: Lib, rounds: number) {
   const ctx = await context(lib);
   if (!ctx.threadedClass) throw new Error(`expected the threaded build here: ${JSON.stringify(ctx.wasm)}`);
@@ -80,7 +116,9 @@ async function bench(lib: Lib, rounds: number) {
   });
   const backends = { single: await single(lib), threaded: ctx.backend, 'threaded-1': pool1 };
   const rows: { case: string; build: string; round: number; ms: number }[] = [];
+  const parallelism: number[] = [];
   for (let r = 0; r < rounds; r++) {
+    parallelism.push((await spin(2, 250)) / (await spin(1, 250)));
     // Builds take turns within a round, so a busy machine slows both alike.
     for (const [build, b] of Object.entries(backends)) {
       rows.push({ case: 'adam_1e6', build, round: r, ms: timeAdam(lib, b, 1_000_000, 250) });
@@ -88,7 +126,7 @@ async function bench(lib: Lib, rounds: number) {
       rows.push({ case: 'mlp_784_256_10', build, round: r, ms: timeMlp(lib, b, 250) });
     }
   }
-  return { threads: ctx.info.threads, hardwareConcurrency: ctx.hardwareConcurrency, rows };
+  return { threads: ctx.info.threads, hardwareConcurrency: ctx.hardwareConcurrency, parallelism, rows };
 }
 
 async function trap(lib: Lib, wasm: typeof WasmModule) {

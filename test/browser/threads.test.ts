@@ -147,6 +147,8 @@ interface AgreeResult {
 interface BenchResult {
   threads: number;
   hardwareConcurrency: number;
+  /** Per round: plain-JS busy work done by 2 workers over 1, at the time (the ceiling). */
+  parallelism: number[];
   rows: { case: string; build: string; round: number; ms: number }[];
 }
 
@@ -337,6 +339,9 @@ describe.skipIf(!run)('threaded WASM in headless Chromium', () => {
       poolThreads: got.threads,
       // Other processes compete for the cores: under load, more threads also means a larger share.
       loadAverage: { before: loadBefore, after: loadavg()[0] },
+      // What 2 workers of plain JavaScript got done over 1 in the same rounds: the machine's offer.
+      jsParallelism: median(got.parallelism),
+      jsParallelismRounds: got.parallelism,
       rounds,
       note:
         'ms per step, median of the rounds; builds take turns within a round; speedup = single / threaded; ' +
@@ -346,6 +351,7 @@ describe.skipIf(!run)('threaded WASM in headless Chromium', () => {
     };
     mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
     writeFileSync(RESULTS, `${JSON.stringify(out, null, 2)}\n`);
+    console.log(`wasm threads: plain JS busy work, 2 workers over 1: ${median(got.parallelism).toFixed(2)}x`);
     for (const r of table) {
       console.log(
         `wasm threads: ${r.case}: single ${r.singleMs.toFixed(2)} ms, threaded on ${got.threads} ` +
