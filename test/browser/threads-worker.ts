@@ -117,6 +117,13 @@ async function bench(lib: Lib, rounds: number) {
   const backends = { single: await single(lib), threaded: ctx.backend, 'threaded-1': pool1 };
   const rows: { case: string; build: string; round: number; ms: number }[] = [];
   const parallelism: number[] = [];
+  // Let the engine tier every build's hot code up first: V8 compiles its optimising tier in the
+  // background, which takes seconds when the pool keeps every core busy (ARCHITECTURE.md,
+  // "Threaded WASM"). These timings are dropped.
+  for (const b of Object.values(backends)) {
+    timeAdam(lib, b, 1_000_000, 500);
+    timeMlp(lib, b, 3000);
+  }
   for (let r = 0; r < rounds; r++) {
     parallelism.push((await spin(2, 250)) / (await spin(1, 250)));
     // Builds take turns within a round, so a busy machine slows both alike.
