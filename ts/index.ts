@@ -50,6 +50,12 @@ export { Rng } from './random.js';
 export { VERSION } from './version.js';
 export { clipGradNorm, clipGradValue, gradNorm, type ClipNormOptions } from './clip.js';
 export { loadWasmFrom, WasmBackend, type WasmHeap } from './backend/wasm.js';
+export {
+  loadWasmThreads,
+  loadWasmThreadsFrom,
+  WasmThreadsBackend,
+  type WasmThreadsOptions,
+} from './backend/wasm-threads.js';
 export { fromJSON, toJSON } from './state.js';
 export { SPECS } from './generated/specs.js';
 export type { DomainData, HParamData, RuleData, SlotData, SpecData } from './spec.js';

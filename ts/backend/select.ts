@@ -19,6 +19,8 @@ export interface BackendStatus {
   available: boolean;
   /** Why it is unavailable, or `null`. */
   reason: string | null;
+  /** wasm: which build runs, threaded or single-threaded, and why (`info().threading`). */
+  note?: string;
 }
 
 /** Which backend `selectBackend()` chose and the state of every backend. */
@@ -42,7 +44,8 @@ export function loadBackend(name: BackendName): Promise<Backend> {
         case 'native':
           return (await import('./native.js')).loadNative();
         case 'wasm':
-          return (await import('./wasm.js')).loadWasm();
+          // The threaded build where the context allows it (ARCHITECTURE.md, "Threaded WASM").
+          return (await import('./wasm-threads.js')).upgradeWasm(await (await import('./wasm.js')).loadWasm());
         case 'js':
           return loadJs();
       }
@@ -87,8 +90,10 @@ export async function selectBackend(option?: BackendChoice): Promise<{
   const found = new Map<BackendName, Backend>();
   for (const name of BACKEND_NAMES) {
     try {
-      found.set(name, await loadBackend(name));
-      backends[name] = { available: true, reason: null };
+      const b = await loadBackend(name);
+      found.set(name, b);
+      const note = b.info().threading;
+      backends[name] = note === undefined ? { available: true, reason: null } : { available: true, reason: null, note };
     } catch (err) {
       backends[name] = { available: false, reason: message(err) };
     }

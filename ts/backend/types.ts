@@ -74,6 +74,8 @@ export interface BackendInfo {
   simd: string;
   /** Threads a large step may use. */
   threads: number;
+  /** wasm: which build runs (threaded or single-threaded) and why (ARCHITECTURE.md, "Threaded WASM"). */
+  threading?: string;
 }
 
 /** How much one buffer and one heap may hold on a backend, with the reason for each limit. */

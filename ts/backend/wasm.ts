@@ -14,10 +14,14 @@
  *   with `dispose()` does not pay for instantiation.
  * Buffers are blocks of the instance's memory; `view()` re-makes its typed array when the memory
  * has grown (growth detaches the old `ArrayBuffer`).
+ *
+ * The threaded build (wasm-threads.ts) reuses these classes with one shared instance for every
+ * heap of a context: see ARCHITECTURE.md, "Threaded WASM".
  */
 import { BackendError, fromCoreError, rangeError } from '../errors.js';
 import type { DType } from '../spec.js';
 import { checkDType, checkLength, checkRun } from './heap.js';
+import { importsFor, readText } from './wasm-imports.js';
 import {
   DTYPE_BYTES,
   DTYPE_CODE,
@@ -66,18 +70,20 @@ const MAX_HEAP_BYTES = 2 ** 32 - 2 ** 24;
 const POOL_MAX_BYTES = 64 * 2 ** 20;
 const POOL_SIZE = 4;
 
-const decoder = new TextDecoder();
-
 /** One instantiation of the module. */
-class Instance {
+export class Instance {
   readonly exports: Exports;
   argsPtr = 0;
   argsCap = 0;
+  /** Set when the instance trapped: every heap on it is dead (the threaded build shares one). */
+  death: string | null = null;
 
-  constructor(module: WebAssembly.Module) {
+  /** `memory`: the shared memory the threaded build imports. */
+  constructor(module: WebAssembly.Module, memory?: WebAssembly.Memory) {
     const holder: { exports: Exports | null } = { exports: null };
-    const instance = new WebAssembly.Instance(module, importsFor(module, holder));
-    this.exports = instance.exports as unknown as Exports;
+    const instance = new WebAssembly.Instance(module, importsFor(module, holder, memory));
+    // The threaded build imports its memory instead of exporting it.
+    this.exports = (memory ? { ...instance.exports, memory } : instance.exports) as unknown as Exports;
     holder.exports = this.exports;
     this.exports.__wbindgen_start?.();
   }
@@ -85,44 +91,13 @@ class Instance {
   text(packed: number): string {
     const ptr = Math.floor(packed / 2 ** 32);
     const len = packed % 2 ** 32;
-    return decoder.decode(new Uint8Array(this.exports.memory.buffer, ptr, len));
+    return readText(this.exports.memory, ptr, len);
   }
 
   lastError(): string {
     const e = this.exports;
-    return decoder.decode(new Uint8Array(e.memory.buffer, e.error_ptr(), e.error_len()));
+    return readText(e.memory, e.error_ptr(), e.error_len());
   }
-}
-
-/**
- * The imports wasm-bindgen's output asks for, supplied without its glue: none is called by our
- * numeric exports except through a panic path, which traps anyway.
- */
-function importsFor(module: WebAssembly.Module, holder: { exports: Exports | null }): WebAssembly.Imports {
-  const imports: Record<string, Record<string, WebAssembly.ImportValue>> = {};
-  const text = (ptr: number, len: number) =>
-    holder.exports ? decoder.decode(new Uint8Array(holder.exports.memory.buffer, ptr, len)) : '';
-  for (const imp of WebAssembly.Module.imports(module)) {
-    if (imp.kind !== 'function')
-      throw new BackendError('wasm', `unexpected ${imp.kind} import ${imp.module}.${imp.name}`);
-    let f: (...a: number[]) => unknown;
-    if (imp.name.includes('init_externref_table')) {
-      // Our exports pass no JS values, so the externref table is never used.
-      f = () => undefined;
-    } else if (imp.name.includes('wbindgen_throw')) {
-      f = (ptr, len) => {
-        throw new Error(text(ptr, len));
-      };
-    } else if (imp.name.includes('Error')) {
-      f = (ptr, len) => new Error(text(ptr, len));
-    } else {
-      f = () => {
-        throw new BackendError('wasm', `unexpected call of import ${imp.module}.${imp.name}`);
-      };
-    }
-    (imports[imp.module] ??= {})[imp.name] = f;
-  }
-  return imports;
 }
 
 function isTrap(e: unknown): boolean {
@@ -133,7 +108,7 @@ function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-class WasmBuffer implements Buffer {
+export class WasmBuffer implements Buffer {
   #ptr: number;
   #cache: FloatArray | null = null;
   #cacheBuffer: ArrayBufferLike | null = null;
@@ -199,11 +174,12 @@ export class WasmHeap implements Heap {
   }
 
   get disposed(): boolean {
-    return this.#disposed || this.#death !== null;
+    return this.#disposed || this.#death !== null || Boolean(this.#inst?.death);
   }
 
   /** @internal the live instance, or a `BackendError` saying why there is none. */
   live(what: string): Instance {
+    if (this.#death === null && this.#inst?.death) this.#trapped('another store', this.#inst.death);
     if (this.#death !== null) {
       throw new BackendError(
         'wasm',
@@ -218,6 +194,7 @@ export class WasmHeap implements Heap {
   /** Kills the heap after a trap: its instance (and memory) is dropped at once. */
   #trapped(what: string, e: unknown): BackendError {
     this.#death = `${what}: ${errorText(e)}`;
+    if (this.#inst) this.#inst.death ??= this.#death;
     this.#inst = null;
     this.#buffers.clear();
     return new BackendError(
@@ -261,7 +238,8 @@ export class WasmHeap implements Heap {
   /** @internal frees a buffer's block. */
   release(b: WasmBuffer, ptr: number): void {
     this.#buffers.delete(b);
-    if (ptr === 0 || this.#inst === null || this.#disposed) return;
+    // Never into a trapped instance: it may have died holding the allocator's lock.
+    if (ptr === 0 || this.#inst === null || this.#inst.death !== null || this.#disposed) return;
     this.#inst.exports.free(ptr);
   }
 
@@ -313,7 +291,7 @@ export class WasmHeap implements Heap {
     this.#disposed = true;
     const inst = this.#inst;
     this.#inst = null;
-    if (inst === null) return;
+    if (inst === null || inst.death !== null) return;
     for (const b of this.#buffers) if (b.ptr > 0) inst.exports.free(b.ptr);
     this.#buffers.clear();
     this.backend.recycle(inst);
@@ -332,13 +310,17 @@ export class WasmBackend implements Backend {
   readonly #pool: Instance[] = [];
   #info: BackendInfo | null = null;
   #specs: string | null = null;
+  /** Which build runs and why (`info().threading`): set by wasm-threads.ts. */
+  threading: string | null = null;
 
   constructor(
     /** The compiled module; every heap is a fresh instance of it. */
     readonly module: WebAssembly.Module,
+    /** An instance made already (the threaded build's shared one). */
+    first?: Instance,
   ) {
     // Instantiate once now, so a module that cannot run here fails at load time.
-    this.#pool.push(new Instance(module));
+    this.#pool.push(first ?? new Instance(module));
   }
 
   createHeap(): WasmHeap {
@@ -393,7 +375,7 @@ export class WasmBackend implements Backend {
       const raw = JSON.parse(inst.text(inst.exports.info())) as { simd: string; threads: number };
       this.#info = { name: 'wasm', simd: raw.simd, threads: raw.threads };
     }
-    return { ...this.#info };
+    return this.threading === null ? { ...this.#info } : { ...this.#info, threading: this.threading };
   }
 
   specsJson(): string {

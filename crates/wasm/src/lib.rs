@@ -13,12 +13,19 @@
 //! Allocation is fallible: `alloc` returns 0 when the memory cannot grow, never traps. Built with
 //! `panic = "abort"`: a panic (a bug, never bad input; the core reports bad input as an error)
 //! traps the instance, and the TypeScript layer then discards it.
+//!
+//! With the cargo feature `threads` (the second build, `bindings/wasm-threads/`: atomics, a
+//! shared imported memory, the core's `threads` feature) the module also exports a rayon pool
+//! whose threads are Web Workers ([`pool`]); every other export is the same.
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use wasm_bindgen::prelude::*;
+
+#[cfg(feature = "threads")]
+pub mod pool;
 
 /// Alignment of every block: enough for f64.
 const ALIGN: usize = 8;
