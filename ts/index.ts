@@ -54,6 +54,7 @@ export {
   loadWasmThreads,
   loadWasmThreadsFrom,
   WasmThreadsBackend,
+  type PoolWorker,
   type WasmThreadsOptions,
 } from './backend/wasm-threads.js';
 export { fromJSON, toJSON } from './state.js';

@@ -140,17 +140,23 @@ describe.skipIf(!run)('a Vite build of a page importing the packed package, in h
   it('bundles the browser entry without a warning and emits the .wasm file as an asset', () => {
     expect(warnings).toEqual([]);
     const names = output.output.map((o) => o.fileName);
+    // Two assets: the single-threaded build, and the threaded one (loaded only in a cross-origin
+    // isolated worker), each byte for byte the package's file; the pool worker as a chunk.
     const wasm = names.filter((n) => n.endsWith('.wasm'));
-    expect(wasm).toHaveLength(1);
-    expect(wasm[0]).toMatch(/^assets\/downhill_wasm_bg-[\w-]+\.wasm$/);
-    expect(readFileSync(join(out, wasm[0]))).toEqual(
-      readFileSync(join(inst.app, 'node_modules', 'downhill', 'bindings', 'wasm', 'downhill_wasm_bg.wasm')),
-    );
+    expect(wasm).toHaveLength(2);
+    for (const w of wasm) expect(w).toMatch(/^assets\/downhill_wasm_bg-[\w-]+\.wasm$/);
+    const shipped = (build: string) =>
+      readFileSync(join(inst.app, 'node_modules', 'downhill', 'bindings', build, 'downhill_wasm_bg.wasm'));
+    const emitted = wasm.map((w) => readFileSync(join(out, w)));
+    const single = emitted.findIndex((b) => b.equals(shipped('wasm')));
+    const threaded = emitted.findIndex((b) => b.equals(shipped('wasm-threads')));
+    expect([single, threaded].sort()).toEqual([0, 1]);
+    expect(names.some((n) => /wasm-threads-worker[\w-]*\.js$/.test(n))).toBe(true);
     const js = output.output
       .filter((o): o is Rollup.OutputChunk => o.type === 'chunk')
       .map((c) => c.code)
       .join('\n');
-    expect(js).toContain(wasm[0].slice('assets/'.length));
+    for (const w of wasm) expect(js).toContain(w.slice('assets/'.length));
     // The browser entry, not the Node one: no addon loader, nothing imported from Node.
     const nodeish = js.match(
       /downhill\.[\w-]+\.node\b|createRequire|\brequire\(|(?:from|import\()\s*["'](?:node:|fs\b|os\b|path\b)|__vite-browser-external/g,

@@ -154,9 +154,20 @@ class SharedHeap extends WasmHeap {
  * The WASM backend on the threaded build: one instance on a shared memory, with a rayon pool of
  * `poolThreads` Web Workers. `name` is `'wasm'`; `info().threads` is the pool's size.
  */
+/**
+ * What the backend keeps of a pool worker. Structural, so that the package's .d.ts files need no
+ * DOM library in a Node project (the class is reached through the public exports).
+ */
+export interface PoolWorker {
+  /** Receives a message the worker posts after start-up (only when its pool thread failed). */
+  onmessage: ((ev: { data?: { error?: string } }) => unknown) | null;
+  /** Ends the worker. */
+  terminate(): void;
+}
+
 export class WasmThreadsBackend extends WasmBackend {
   readonly #shared: Instance;
-  readonly #workers: Worker[];
+  readonly #workers: PoolWorker[];
   readonly #fallback: WasmBackend | null;
   readonly #registry: FinalizationRegistry<Set<number>>;
 
@@ -164,7 +175,7 @@ export class WasmThreadsBackend extends WasmBackend {
   constructor(
     module: WebAssembly.Module,
     shared: Instance,
-    workers: Worker[],
+    workers: PoolWorker[],
     readonly poolThreads: number,
     fallback: WasmBackend | null,
   ) {
@@ -182,7 +193,7 @@ export class WasmThreadsBackend extends WasmBackend {
       'shares one instance and its memory';
     for (const w of workers) {
       // After start-up a worker only speaks when its pool thread trapped (a bug in downhill).
-      w.onmessage = (ev: MessageEvent<{ error?: string }>) => {
+      w.onmessage = (ev) => {
         shared.death ??= `a pool thread failed: ${ev.data?.error ?? 'unknown error'}`;
       };
     }
@@ -247,12 +258,12 @@ export interface WasmThreadsOptions {
   workerUrl?: string | URL;
 }
 
-function newWorker(i: number, url: string | URL | undefined): Worker {
-  const options: WorkerOptions = { type: 'module', name: `downhill-pool-${i}` };
-  // Written out so bundlers see `new Worker(new URL(..., import.meta.url))` and emit the script.
+function newWorker(url: string | URL | undefined): Worker {
+  // Written out, options and all, so bundlers see a static `new Worker(new URL(...,
+  // import.meta.url), { type: 'module' })` and emit the script (Vite refuses non-static options).
   return url === undefined
-    ? new Worker(new URL('./wasm-threads-worker.js', import.meta.url), options)
-    : new Worker(url, options);
+    ? new Worker(new URL('./wasm-threads-worker.js', import.meta.url), { type: 'module' })
+    : new Worker(url, { type: 'module' });
 }
 
 /**
@@ -269,7 +280,7 @@ async function startPool(
   try {
     const ready: Promise<void>[] = [];
     for (let i = 0; i < threads; i++) {
-      const w = newWorker(i, url);
+      const w = newWorker(url);
       workers.push(w);
       ready.push(
         new Promise<void>((resolve, reject) => {
@@ -299,7 +310,7 @@ async function startPool(
   return workers;
 }
 
-async function fetchBytes(wasm: string | URL | BufferSource): Promise<Uint8Array<ArrayBuffer>> {
+async function fetchBytes(wasm: string | URL | ArrayBuffer | ArrayBufferView): Promise<Uint8Array<ArrayBuffer>> {
   if (typeof wasm === 'string' || wasm instanceof URL) {
     const res = await fetch(wasm);
     if (!res.ok) throw new Error(`HTTP ${res.status} fetching ${String(wasm)}`);
@@ -315,7 +326,7 @@ async function fetchBytes(wasm: string | URL | BufferSource): Promise<Uint8Array
  * start; `RangeError` for a bad `options.threads`.
  */
 export async function loadWasmThreadsFrom(
-  wasm: string | URL | BufferSource,
+  wasm: string | URL | ArrayBuffer | ArrayBufferView,
   options: WasmThreadsOptions = {},
 ): Promise<WasmThreadsBackend> {
   const threads = options.threads ?? globalThis.navigator?.hardwareConcurrency ?? 1;
@@ -357,7 +368,13 @@ export async function loadWasmThreadsFrom(
     for (const w of workers) w.terminate();
     throw e;
   }
-  const backend = new WasmThreadsBackend(module, shared, workers, threads, options.fallback ?? null);
+  const backend = new WasmThreadsBackend(
+    module,
+    shared,
+    workers as unknown as PoolWorker[],
+    threads,
+    options.fallback ?? null,
+  );
   // Read both now, while the instance is surely alive (they are cached).
   backend.info();
   backend.specsJson();
