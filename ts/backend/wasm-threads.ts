@@ -176,6 +176,7 @@ export class WasmThreadsBackend extends WasmBackend {
     module: WebAssembly.Module,
     shared: Instance,
     workers: PoolWorker[],
+    /** Threads of the pool (Web Workers on the shared memory). */
     readonly poolThreads: number,
     fallback: WasmBackend | null,
   ) {
@@ -249,6 +250,7 @@ export class WasmThreadsBackend extends WasmBackend {
   }
 }
 
+/** Options of `loadWasmThreads` / `loadWasmThreadsFrom`. */
 export interface WasmThreadsOptions {
   /** Threads of the pool (default `navigator.hardwareConcurrency`). */
   threads?: number;

@@ -313,6 +313,7 @@ export class WasmBackend implements Backend {
   /** Which build runs and why (`info().threading`): set by wasm-threads.ts. */
   threading: string | null = null;
 
+  /** @internal use `loadWasm()` / `loadWasmFrom()`. */
   constructor(
     /** The compiled module; every heap is a fresh instance of it. */
     readonly module: WebAssembly.Module,
