@@ -271,7 +271,8 @@ fn segments(args: &[f64], used: &[usize], lens: [usize; 3]) -> Result<(usize, us
     let count = *args
         .first()
         .ok_or_else(|| Error::type_("args", "missing the segment count"))?;
-    if !(count >= 0.0 && count.fract() == 0.0 && count <= (args.len() / 4) as f64) {
+    // Segment s takes args[1 + 4s .. 5 + 4s]: the count must leave room for all of them.
+    if !(count >= 0.0 && count.fract() == 0.0 && count <= ((args.len() - 1) / 4) as f64) {
         return Err(bad(
             0,
             format!(
