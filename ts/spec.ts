@@ -5,6 +5,7 @@
  * state-dict keys and layout, PyTorch/Optax names, and suggestions for mistyped option names.
  */
 import { rangeError, typeError } from './errors.js';
+import { describeType } from './validate.js';
 import { SPECS } from './generated/specs.js';
 
 export interface DomainData {
@@ -185,14 +186,7 @@ export function toWire(h: HParamData, value: unknown, arg: string, dtype: DType)
   return x;
 }
 
-/** `number`, `string "0.1"`, `null`, `Array`: how a wrongly typed value is named in messages. */
-export function describeType(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}…` : v)}`;
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
-  return typeof v;
-}
+export { describeType };
 
 function describeValue(v: unknown): string {
   return typeof v === 'string' ? JSON.stringify(v) : describeType(v);

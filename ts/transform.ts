@@ -22,7 +22,7 @@ import { OP } from './generated/specs.js';
 import { Optimizer, type AnyOptimizer, type LoadOptions, type StateDict } from './optim/optimizer.js';
 import { rangesOf, runVector, type Segment } from './ops.js';
 import type { ParamStore } from './params.js';
-import { describeType } from './spec.js';
+import { checkOptions, describeType } from './validate.js';
 import { decodeTensor, encodeTensor, isEncodedTensor } from './state.js';
 
 /** What a transformation sees: the store and the ranges of the optimizer's tensors. */
@@ -65,11 +65,7 @@ function count(v: unknown, arg: string, min = 0): number {
 }
 
 function options(o: unknown, known: string[], arg = 'options'): Record<string, unknown> {
-  if (o === null || typeof o !== 'object') throw typeError(arg, `must be an object, got ${describeType(o)}`);
-  for (const k of Object.keys(o)) {
-    if (!known.includes(k)) throw typeError(`${arg}.${k}`, `is not an option (known: ${known.join(', ')})`);
-  }
-  return o as Record<string, unknown>;
+  return checkOptions(o, arg, known);
 }
 
 function bufferState(b: Buffer | null, arg: string, s: Record<string, unknown>, key: string, n: number): void {

@@ -28,6 +28,7 @@ export interface Buffer {
   /** Frees the memory; later use throws. Idempotent. */
   dispose(): void;
   readonly disposed: boolean;
+  [Symbol.dispose](): void;
 }
 
 export interface Heap {
@@ -62,8 +63,13 @@ export interface BackendInfo {
 export interface Limits {
   /** Most elements of one buffer. */
   bufferElements: number;
-  /** Most bytes of one heap (all buffers of one store together). */
+  /** Most bytes of one heap (all buffers of one store together: parameters, gradients, optimizer state). */
   heapBytes: number;
+  /**
+   * Most bytes a store's parameters and gradients may take when it is created, so that the
+   * optimizer state that comes with the first step still fits in the heap.
+   */
+  storeBytes: number;
   why: string;
 }
 

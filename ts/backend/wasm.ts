@@ -166,6 +166,10 @@ class WasmBuffer implements Buffer {
     this.#cacheBuffer = null;
     this.heap.release(this, ptr);
   }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
 }
 
 /** A heap: one instance of the module. */
@@ -362,6 +366,9 @@ export class WasmBackend implements Backend {
     return {
       bufferElements: Math.floor(MAX_BLOCK_BYTES / DTYPE_BYTES[dtype]),
       heapBytes: MAX_HEAP_BYTES,
+      // Allocation in the instance is fallible, so a store may fill its memory: the optimizer
+      // state that does not fit is a RangeError at the first step, never a trap.
+      storeBytes: MAX_HEAP_BYTES,
       why: 'WebAssembly: 2 GiB per buffer, 4 GiB per store',
     };
   }

@@ -7,6 +7,7 @@
 import type { Buffer, FloatArray } from '../backend/types.js';
 import { BackendError, rangeError, typeError } from '../errors.js';
 import { HEADER, OP, SPECS, TENSOR_STRIDE } from '../generated/specs.js';
+import { DTYPE_MAX } from '../spec.js';
 import type { ParamStore } from '../params.js';
 import {
   defaultValue,
@@ -23,6 +24,7 @@ import {
   type SpecData,
 } from '../spec.js';
 import { decodeTensor, encodeTensor, isEncodedTensor } from '../state.js';
+import { checkBoolean, checkObject, checkOptions, ownKeys } from '../validate.js';
 
 /** A value that changes with the step: `f(count)`, count = steps completed so far (Optax's convention). */
 export type Schedule = (count: number) => number;
@@ -118,7 +120,11 @@ export abstract class Optimizer<O extends object> {
     const defaults = Object.fromEntries(spec.hparams.map((h) => [h.name, defaultValue(h)])) as Scheduled<O>;
     for (const [k, v] of Object.entries(given)) if (v !== undefined) (defaults as Record<string, unknown>)[k] = v;
     this.#wireRow(defaults as Record<string, unknown>, asGroups ? 'defaults.' : 'options.');
-    this.defaults = Object.freeze(defaults);
+    this.defaults = readOnly(
+      Object.freeze(defaults),
+      'defaults',
+      'defaults are fixed at construction; set options on paramGroups',
+    );
     const specs: readonly GroupSpec<O>[] = asGroups
       ? (groupsOrOptions as readonly GroupSpec<O>[])
       : [{ params: params.names } as GroupSpec<O>];
@@ -321,7 +327,9 @@ export abstract class Optimizer<O extends object> {
   loadStateDict(dict: StateDict, opts: LoadOptions = {}): void {
     this.#assertLive();
     const spec = this.#spec;
-    const allowNonFinite = opts?.allowNonFinite === true;
+    const o = checkOptions(opts, 'options', ['allowNonFinite']);
+    const allowNonFinite =
+      o.allowNonFinite === undefined ? false : checkBoolean(o.allowNonFinite, 'options.allowNonFinite');
     if (!dict || typeof dict !== 'object') {
       throw typeError('stateDict', `must be an object with state and param_groups, got ${describeType(dict)}`);
     }
@@ -365,22 +373,35 @@ export abstract class Optimizer<O extends object> {
     // Options, as public values (schedules kept) and as wire rows for the layout.
     const options = param_groups.map((g, gi) => {
       const arg = `stateDict.param_groups[${gi}].`;
-      if (!g || typeof g !== 'object' || !Array.isArray(g.params)) throw typeError(`${arg}params`, 'must be an array');
+      checkObject(g, arg.slice(0, -1));
+      if (!Array.isArray(g.params))
+        throw typeError(`${arg}params`, `must be an array of param indices, got ${describeType(g.params)}`);
       const want = this.#groups[gi].params.length;
       if (g.params.length !== want) {
         throw rangeError(`${arg}params`, `has ${g.params.length} params, group ${gi} of this optimizer has ${want}`);
       }
+      g.params.forEach((id: unknown, j: number) => {
+        // PyTorch's ids are positions (or any ints it maps by position); anything else is a broken file.
+        if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) {
+          throw (typeof id === 'number' ? rangeError : typeError)(
+            `${arg}params[${j}]`,
+            `must be a param index (a non-negative integer), got ${typeof id === 'number' ? String(id) : describeType(id)}`,
+          );
+        }
+      });
       return this.#fromTorch(g, gi, arg);
     });
     const rows = options.map((o, gi) => this.#wireRow(o, `stateDict.param_groups[${gi}].`));
     const { layout } = this.#computeLayout(rows);
+    const f32 = this.params.dtype === 'float32';
     const steps = new Float64Array(this.#entries.length);
     const writes: { row: number; k: number; values: ArrayLike<number> }[] = [];
     const rowOf = new Map(this.#order.map((pos, row) => [pos, row]));
-    for (const key of Object.keys(state)) {
+    for (const key of ownKeys(state, 'stateDict.state')) {
       const i = Number(key);
       const arg = `stateDict.state[${key}]`;
-      if (!/^\d+$/.test(key) || i >= this.#entries.length) {
+      // Canonical indices only: "01" and "1" would otherwise both load into tensor 1.
+      if (!/^(0|[1-9]\d*)$/.test(key) || i >= this.#entries.length) {
         throw rangeError(arg, `no parameter with index ${key} (this optimizer has ${this.#entries.length})`);
       }
       const entry = (state as Record<string, unknown>)[key];
@@ -392,7 +413,7 @@ export abstract class Optimizer<O extends object> {
       steps[i] = count;
       const row = rowOf.get(i) as number;
       const known = new Set(['step', ...spec.state.map((s) => s.key)]);
-      for (const k of Object.keys(e)) {
+      for (const k of ownKeys(e, arg)) {
         if (!known.has(k)) {
           throw typeError(`${arg}.${k}`, `is not a state key of ${spec.name} (known: ${[...known].join(', ')})`);
         }
@@ -423,11 +444,16 @@ export abstract class Optimizer<O extends object> {
             );
           }
           if (s.nonneg && x < 0) throw rangeError(at, `must be >= 0 (it is a ${s.key}), got ${String(x)}`);
+          if (!allowNonFinite && f32 && Math.abs(x) > DTYPE_MAX.float32) {
+            throw rangeError(at, `${String(x)} is outside the float32 range of this store (it would become ±Infinity)`);
+          }
         }
         writes.push({ row, k, values });
       });
     }
-    // Everything checked: write.
+    // Everything checked. The new state buffer is allocated before anything is written, so running
+    // out of memory (a RangeError) also leaves the optimizer as it was.
+    const fresh = this.params.heap.alloc(this.params.dtype, layout.total, `${spec.name} state`);
     options.forEach((o, gi) => {
       const g = this.#groups[gi] as Record<string, unknown>;
       for (const h of spec.hparams) if (typeof g[h.name] !== 'function') g[h.name] = o[h.name];
@@ -442,10 +468,9 @@ export abstract class Optimizer<O extends object> {
     this.#state = null;
     this.#layout = null;
     this.#layoutKey = '';
-    this.#relayout(rows, false);
-    const view = (this.#state as Buffer | null)?.view();
+    this.#relayout(rows, false, fresh);
+    const view = fresh.view();
     for (const w of writes) {
-      if (!view) break;
       const at = layout.at[w.row][w.k];
       for (let j = 0; j < layout.len[w.row][w.k]; j++) view[at + j] = w.values[j];
     }
@@ -480,7 +505,7 @@ export abstract class Optimizer<O extends object> {
 
   /** Unknown keys are a TypeError naming the key and what was probably meant. */
   #checkKeys(o: object, prefix: string, allowParams: boolean): void {
-    for (const k of Object.keys(o)) {
+    for (const k of ownKeys(o, prefix.slice(0, -1))) {
       if (allowParams && k === 'params') continue;
       if (this.#spec.hparams.some((h) => h.name === k)) continue;
       const s = suggest(this.#spec, k);
@@ -515,7 +540,15 @@ export abstract class Optimizer<O extends object> {
     for (const [k, v] of Object.entries(rest)) if (v !== undefined) merged[k] = v;
     this.#wireRow(merged, arg);
     // Membership is fixed (the table is computed from it); options stay writable, keys fixed.
-    Object.defineProperty(merged, 'params', { value: Object.freeze([...names]), enumerable: true, writable: false });
+    Object.defineProperty(merged, 'params', {
+      value: readOnly(
+        Object.freeze([...names]),
+        `paramGroups[${gi}].params`,
+        'is fixed once the group exists (use addParamGroup for new tensors)',
+      ),
+      enumerable: true,
+      writable: false,
+    });
     // PyTorch's `initial_lr`: set by the first scheduler on this optimizer (not an option).
     Object.defineProperty(merged, 'initialLr', { value: undefined, enumerable: false, writable: true });
     const group = this.#guardGroup(Object.seal(merged), gi);
@@ -670,11 +703,11 @@ export abstract class Optimizer<O extends object> {
    * re-laid out (existing slots copied, new ones set to their initial value) when an option
    * that decides a slot changes or a group is added.
    */
-  #relayout(rows: Float64Array[], membershipChanged: boolean): void {
+  #relayout(rows: Float64Array[], membershipChanged: boolean, given?: Buffer): void {
     const { layout, key } = this.#computeLayout(rows);
     if (key === this.#layoutKey && this.#state !== null && !membershipChanged) return;
     const heap = this.params.heap;
-    const fresh = heap.alloc(this.params.dtype, layout.total, `${this.#spec.name} state`);
+    const fresh = given ?? heap.alloc(this.params.dtype, layout.total, `${this.#spec.name} state`);
     const old = this.#state;
     const oldLayout = this.#layout;
     if (old && oldLayout) {
@@ -790,6 +823,22 @@ export function createOptimizer(
   return new cls(params, options);
 }
 
+/**
+ * A frozen object or array behind a proxy whose writes throw a `TypeError` naming `arg` (a frozen
+ * object alone throws V8's "Cannot assign to read only property", which names nothing of ours).
+ */
+function readOnly<T extends object>(target: T, arg: string, why: string): T {
+  const refuse = (key: string | symbol): never => {
+    throw typeError(typeof key === 'string' && !/^\d+$/.test(key) ? `${arg}.${key}` : arg, why);
+  };
+  return new Proxy(target, {
+    set: (_t, key) => refuse(key),
+    deleteProperty: (_t, key) => refuse(key),
+    defineProperty: (_t, key) => refuse(key),
+    setPrototypeOf: () => refuse('prototype'),
+  });
+}
+
 /** The param-group list: readable like an array, but its entries cannot be replaced, added or removed. */
 function guardList<T>(groups: T[], name: string): readonly T[] {
   Object.freeze(groups);
@@ -803,10 +852,13 @@ function guardList<T>(groups: T[], name: string): readonly T[] {
   });
 }
 
+/** Most steps a state dict may record: the next step's count (one more) must still be exact. */
+const MAX_STEPS = Number.MAX_SAFE_INTEGER - 1;
+
 function checkCount(v: unknown, arg: string): number {
   if (typeof v !== 'number') throw typeError(arg, `must be a number, got ${describeType(v)}`);
-  if (!Number.isSafeInteger(v) || v < 0) {
-    throw rangeError(arg, `must be a whole number of steps in [0, 2^53), got ${String(v)}`);
+  if (!Number.isSafeInteger(v) || v < 0 || v > MAX_STEPS) {
+    throw rangeError(arg, `must be a whole number of steps in [0, 2^53 - 2], got ${String(v)}`);
   }
   return v;
 }
