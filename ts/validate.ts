@@ -67,7 +67,12 @@ function editDistance(a: string, b: string): number {
 /** Names in `known` spelled close to `key` (case, `_`/`-` and one or two letters aside). */
 export function closeNames(key: string, known: readonly string[]): string[] {
   const k = normal(key);
-  return known.filter((n) => normal(n) === k || editDistance(normal(n), k) <= Math.max(1, Math.floor(k.length / 4)));
+  return known.filter((name) => {
+    const n = normal(name);
+    // A truncated or extended name (`moment` for momentum, `lrs` for lr) counts as close too.
+    const prefix = Math.min(n.length, k.length) >= 2 && (n.startsWith(k) || k.startsWith(n));
+    return n === k || prefix || editDistance(n, k) <= Math.max(1, Math.floor(k.length / 4));
+  });
 }
 
 /**

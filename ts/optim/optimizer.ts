@@ -7,7 +7,6 @@
 import type { Buffer, FloatArray } from '../backend/types.js';
 import { BackendError, rangeError, typeError } from '../errors.js';
 import { HEADER, OP, SPECS, TENSOR_STRIDE } from '../generated/specs.js';
-import { DTYPE_MAX } from '../spec.js';
 import type { ParamStore } from '../params.js';
 import {
   defaultValue,
@@ -23,8 +22,15 @@ import {
   type Shape,
   type SpecData,
 } from '../spec.js';
-import { decodeTensor, encodeTensor, isEncodedTensor } from '../state.js';
-import { checkBoolean, checkObject, checkOptions, ownKeys } from '../validate.js';
+import {
+  checkLoadOptions,
+  checkStateNumber,
+  checkStateVector,
+  checkStepCount,
+  encodeTensor,
+  isEncodedTensor,
+} from '../state.js';
+import { checkObject, ownKeys } from '../validate.js';
 
 /** A value that changes with the step: `f(count)`, count = steps completed so far (Optax's convention). */
 export type Schedule = (count: number) => number;
@@ -327,9 +333,7 @@ export abstract class Optimizer<O extends object> {
   loadStateDict(dict: StateDict, opts: LoadOptions = {}): void {
     this.#assertLive();
     const spec = this.#spec;
-    const o = checkOptions(opts, 'options', ['allowNonFinite']);
-    const allowNonFinite =
-      o.allowNonFinite === undefined ? false : checkBoolean(o.allowNonFinite, 'options.allowNonFinite');
+    const { allowNonFinite } = checkLoadOptions(opts);
     if (!dict || typeof dict !== 'object') {
       throw typeError('stateDict', `must be an object with state and param_groups, got ${describeType(dict)}`);
     }
@@ -358,7 +362,7 @@ export abstract class Optimizer<O extends object> {
           `is ${JSON.stringify(meta.optimizer)}, this optimizer is ${spec.name}`,
         );
       }
-      stepCalls = checkCount(meta.stepCalls, 'stateDict.downhill.stepCalls');
+      stepCalls = checkStepCount(meta.stepCalls, 'stateDict.downhill.stepCalls');
       if (meta.frozen !== undefined) {
         if (!Array.isArray(meta.frozen))
           throw typeError('stateDict.downhill.frozen', 'must be an array of param indices');
@@ -393,7 +397,6 @@ export abstract class Optimizer<O extends object> {
     });
     const rows = options.map((o, gi) => this.#wireRow(o, `stateDict.param_groups[${gi}].`));
     const { layout } = this.#computeLayout(rows);
-    const f32 = this.params.dtype === 'float32';
     const steps = new Float64Array(this.#entries.length);
     const writes: { row: number; k: number; values: ArrayLike<number> }[] = [];
     const rowOf = new Map(this.#order.map((pos, row) => [pos, row]));
@@ -409,7 +412,7 @@ export abstract class Optimizer<O extends object> {
         throw typeError(arg, `must be an object of step and buffers, got ${describeType(entry)}`);
       }
       const e = entry as Record<string, unknown>;
-      const count = checkCount(e.step, `${arg}.step`);
+      const count = checkStepCount(e.step, `${arg}.step`);
       steps[i] = count;
       const row = rowOf.get(i) as number;
       const known = new Set(['step', ...spec.state.map((s) => s.key)]);
@@ -432,22 +435,11 @@ export abstract class Optimizer<O extends object> {
           );
         }
         const n = layout.len[row][k];
-        const values = s.len === 'scalar' && typeof v === 'number' ? [v] : checkStateArray(v, n, `${arg}.${s.key}`);
-        for (let j = 0; j < n; j++) {
-          const x = values[j];
-          const at = s.len === 'scalar' ? `${arg}.${s.key}` : `${arg}.${s.key}[${j}]`;
-          if (typeof x !== 'number') throw typeError(at, `must be a number, got ${describeType(x)}`);
-          if (!allowNonFinite && !Number.isFinite(x)) {
-            throw rangeError(
-              at,
-              `must be finite, got ${String(x)} (pass { allowNonFinite: true } to load a diverged state)`,
-            );
-          }
-          if (s.nonneg && x < 0) throw rangeError(at, `must be >= 0 (it is a ${s.key}), got ${String(x)}`);
-          if (!allowNonFinite && f32 && Math.abs(x) > DTYPE_MAX.float32) {
-            throw rangeError(at, `${String(x)} is outside the float32 range of this store (it would become ±Infinity)`);
-          }
-        }
+        const rules = { allowNonFinite, dtype: this.params.dtype, nonneg: s.nonneg, what: s.key };
+        const values =
+          s.len === 'scalar' && !isEncodedTensor(v) && !ArrayBuffer.isView(v) && !Array.isArray(v)
+            ? [checkStateNumber(v, `${arg}.${s.key}`, rules)]
+            : checkStateVector(v, n, `${arg}.${s.key}`, rules);
         writes.push({ row, k, values });
       });
     }
@@ -494,6 +486,11 @@ export abstract class Optimizer<O extends object> {
 
   get disposed(): boolean {
     return this.#disposed;
+  }
+
+  /** @internal for subclasses: throws a `BackendError` once this optimizer or its store is disposed. */
+  protected assertUsable(): void {
+    this.#assertLive();
   }
 
   #assertLive(): void {
@@ -850,33 +847,6 @@ function guardList<T>(groups: T[], name: string): readonly T[] {
     deleteProperty: (_t, key) => refuse(`cannot delete paramGroups[${String(key)}]`),
     defineProperty: (_t, key) => refuse(`cannot define paramGroups[${String(key)}]`),
   });
-}
-
-/** Most steps a state dict may record: the next step's count (one more) must still be exact. */
-const MAX_STEPS = Number.MAX_SAFE_INTEGER - 1;
-
-function checkCount(v: unknown, arg: string): number {
-  if (typeof v !== 'number') throw typeError(arg, `must be a number, got ${describeType(v)}`);
-  if (!Number.isSafeInteger(v) || v < 0 || v > MAX_STEPS) {
-    throw rangeError(arg, `must be a whole number of steps in [0, 2^53 - 2], got ${String(v)}`);
-  }
-  return v;
-}
-
-/** A state buffer from a state dict: a typed array, a number array, or the JSON encoding. */
-function checkStateArray(v: unknown, n: number, arg: string): ArrayLike<number> {
-  let arr: unknown = v;
-  if (isEncodedTensor(v)) arr = decodeTensor(v, arg);
-  const typed = ArrayBuffer.isView(arr) && !(arr instanceof DataView);
-  if (arr instanceof BigInt64Array || arr instanceof BigUint64Array) {
-    throw typeError(arg, `must hold numbers, got a ${arr.constructor.name}`);
-  }
-  if (!Array.isArray(arr) && !typed) {
-    throw typeError(arg, `must be a Float32Array, Float64Array or array of numbers, got ${describeType(v)}`);
-  }
-  const a = arr as ArrayLike<number>;
-  if (a.length !== n) throw rangeError(arg, `length ${a.length} does not match the ${n} elements this slot holds`);
-  return a;
 }
 
 /** The JSON form of a state dict: typed arrays as exact base64 (see ts/state.ts). */
