@@ -98,8 +98,13 @@ export function toJSON(value: unknown, space?: number): string {
 
 /** `JSON.parse` that turns encoded tensors back into typed arrays. */
 export function fromJSON(text: string): unknown {
-  if (typeof text !== 'string') throw typeError('text', 'must be a string of JSON');
-  return JSON.parse(text, (k, v: unknown) => (isEncodedTensor(v) ? decodeTensor(v, k || 'value') : v));
+  if (typeof text !== 'string') throw typeError('text', `must be a string of JSON, got ${describeType(text)}`);
+  try {
+    return JSON.parse(text, (k, v: unknown) => (isEncodedTensor(v) ? decodeTensor(v, k || 'value') : v));
+  } catch (e) {
+    if (e instanceof SyntaxError) throw new SyntaxError(`text: ${e.message}`, { cause: e });
+    throw e;
+  }
 }
 
 // ---- checks shared by every loadStateDict (optimizers, LBFGS, Lookahead, chain transforms) ----

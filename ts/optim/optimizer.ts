@@ -30,7 +30,7 @@ import {
   encodeTensor,
   isEncodedTensor,
 } from '../state.js';
-import { checkObject, ownKeys } from '../validate.js';
+import { checkNames, checkObject, ownKeys } from '../validate.js';
 
 /** A value that changes with the step: `f(count)`, count = steps completed so far (Optax's convention). */
 export type Schedule = (count: number) => number;
@@ -169,6 +169,7 @@ export abstract class Optimizer<O extends object> {
 
   /** Steps taken for `tensor` (0 before its first step). */
   stepCount(tensor: string): number {
+    this.params.tensor(tensor, 'tensor');
     const i = this.#index.get(tensor);
     return i === undefined ? 0 : this.#steps[i];
   }
@@ -205,8 +206,8 @@ export abstract class Optimizer<O extends object> {
   }
 
   #setFrozen(names: readonly string[], v: number): void {
-    if (!Array.isArray(names)) throw typeError('names', `must be an array of tensor names, got ${describeType(names)}`);
-    const idx = names.map((n, i) => {
+    this.#assertLive();
+    const idx = checkNames(names, 'names').map((n, i) => {
       const j = this.#index.get(n as string);
       if (j === undefined) {
         throw rangeError(`names[${i}]`, `${JSON.stringify(n)} is not a tensor of this optimizer`);
