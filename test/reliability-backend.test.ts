@@ -152,11 +152,7 @@ describe.each(ready.map((b) => [b.name, b] as const))('raw heap on %s', (name, b
     }
     // A heap refuses allocations past its limit (optimizer state that would not fit).
     const heap = backend.createHeap();
-    expectRefused(
-      () => heap.alloc('float64', Math.floor(lim.heapBytes / 8) + 1, 'state'),
-      RangeError,
-      'state',
-    );
+    expectRefused(() => heap.alloc('float64', Math.floor(lim.heapBytes / 8) + 1, 'state'), RangeError, 'state');
     heap.dispose();
   });
 });

@@ -221,7 +221,15 @@ export class ParamStore {
   }
   /** @internal throws when disposed. */
   assertLive(): void {
-    if (this.heap.disposed) throw new BackendError(this.backend.name, 'ParamStore used after dispose()');
+    if (!this.heap.disposed) return;
+    const failure = (this.heap as { failure?: string | null }).failure;
+    if (failure) {
+      throw new BackendError(
+        this.backend.name,
+        `ParamStore unusable: its WebAssembly instance trapped (${failure}); its buffers are lost`,
+      );
+    }
+    throw new BackendError(this.backend.name, 'ParamStore used after dispose()');
   }
 }
 

@@ -76,7 +76,7 @@ class Instance {
 
   lastError(): string {
     const e = this.exports;
-    return decoder.decode(new Uint8Array(e.memory.buffer, e.error_ptr(), e.error_len()));
+    return decoder.decode(new Uint8Array(e.memory.buffer, e.error_ptr() >>> 0, e.error_len() >>> 0));
   }
 }
 
@@ -157,6 +157,15 @@ class WasmBuffer implements Buffer {
     return this.#cache;
   }
 
+  /**
+   * @internal the heap's instance trapped: drop the cached view, which would otherwise keep the
+   * dead instance's whole memory alive for as long as this buffer object lives.
+   */
+  forget(): void {
+    this.#cache = null;
+    this.#cacheBuffer = null;
+  }
+
   /** Idempotent. On a dead heap it only forgets the block (the memory is gone already). */
   dispose(): void {
     if (this.#ptr < 0) return;
@@ -190,6 +199,11 @@ export class WasmHeap implements Heap {
     return this.#disposed || this.#death !== null;
   }
 
+  /** Why the heap is dead when its instance trapped (null otherwise). */
+  get failure(): string | null {
+    return this.#death;
+  }
+
   /** The live instance, or a `BackendError` saying why there is none. */
   live(what: string): Instance {
     if (this.#death !== null) {
@@ -207,6 +221,7 @@ export class WasmHeap implements Heap {
   #trapped(what: string, e: unknown): BackendError {
     this.#death = `${what}: ${errorText(e)}`;
     this.#inst = null;
+    for (const b of this.#buffers) b.forget();
     this.#buffers.clear();
     return new BackendError(
       'wasm',
@@ -225,7 +240,8 @@ export class WasmHeap implements Heap {
     if (n === 0) return this.#track(new WasmBuffer(this, dt, 0, 0));
     let ptr: number;
     try {
-      ptr = inst.exports.alloc(n * size);
+      // Raw exports return i32: a block above 2 GiB comes back negative unless read as unsigned.
+      ptr = inst.exports.alloc(n * size) >>> 0;
     } catch (e) {
       if (isTrap(e)) throw this.#trapped(`alloc(${n})`, e);
       throw e;
@@ -262,7 +278,7 @@ export class WasmHeap implements Heap {
       if (bytes > inst.argsCap) {
         if (inst.argsPtr !== 0) e.free(inst.argsPtr);
         const cap = Math.max(256, bytes * 2);
-        inst.argsPtr = e.alloc(cap);
+        inst.argsPtr = e.alloc(cap) >>> 0;
         inst.argsCap = inst.argsPtr === 0 ? 0 : cap;
         if (inst.argsPtr === 0)
           throw rangeError('args', `${args.length} numbers do not fit in this store's WebAssembly memory`);
@@ -270,7 +286,7 @@ export class WasmHeap implements Heap {
       new Float64Array(e.memory.buffer, inst.argsPtr, args.length).set(args);
       const pl: number[] = [];
       for (const b of bufs) pl.push(b ? b.ptr : 0, b ? b.bytes : 0);
-      const status = e.call(op, DTYPE_CODE[dtype], inst.argsPtr, args.length, ...pl);
+      const status = e.call(op, DTYPE_CODE[dtype], inst.argsPtr, args.length, ...pl) >>> 0;
       if (status !== 0) throw fromCoreError('wasm', new Error(inst.lastError()));
       args.set(new Float64Array(e.memory.buffer, inst.argsPtr, args.length));
     } catch (err) {
@@ -302,7 +318,10 @@ export class WasmHeap implements Heap {
     const inst = this.#inst;
     this.#inst = null;
     if (inst === null) return;
-    for (const b of this.#buffers) if (b.ptr > 0) inst.exports.free(b.ptr);
+    for (const b of this.#buffers) {
+      if (b.ptr > 0) inst.exports.free(b.ptr);
+      b.forget();
+    }
     this.#buffers.clear();
     this.backend.recycle(inst);
   }

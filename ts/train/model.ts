@@ -208,6 +208,9 @@ class ModelData implements DeviceData {
     this.x.dispose();
     this.y.dispose();
   }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
 }
 
 export class Model {
