@@ -233,7 +233,12 @@ fn math(args: &mut [f64]) -> Result<()> {
         6.0 => crate::mathx::log1p(x),
         7.0 => crate::mathx::tanh(x),
         8.0 => crate::mathx::sigmoid(x),
-        f => return Err(Error::range("args[0]", format!("unknown function {f}"))),
+        f => {
+            return Err(Error::range(
+                "args[0]",
+                format!("unknown function {}", crate::spec::num(f)),
+            ))
+        }
     };
     Ok(())
 }
@@ -276,7 +281,8 @@ fn segments(args: &[f64], used: &[usize], lens: [usize; 3]) -> Result<(usize, us
         return Err(bad(
             0,
             format!(
-                "segment count {count} does not fit the {} numbers given",
+                "segment count {} does not fit the {} numbers given",
+                crate::spec::num(count),
                 args.len()
             ),
         ));
