@@ -6,11 +6,15 @@
  * a `RangeError` naming `specs.<name>.shape` and the limit before anything is allocated, not an
  * out-of-memory kill at the first step or V8's "Invalid typed array length".
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { OP } from '../ts/generated/specs.js';
 import { Adam, BackendError, ParamStore } from '../ts/index.js';
 import type { Buffer, Heap } from '../ts/backend/types.js';
-import { backends } from './helpers.js';
+import { backends, ROOT } from './helpers.js';
 import { expectRefused } from './reliability-helpers.js';
 
 const { ready } = await backends();
@@ -154,5 +158,44 @@ describe.each(ready.map((b) => [b.name, b] as const))('raw heap on %s', (name, b
     const heap = backend.createHeap();
     expectRefused(() => heap.alloc('float64', Math.floor(lim.heapBytes / 8) + 1, 'state'), RangeError, 'state');
     heap.dispose();
+  });
+});
+
+describe('worker threads', () => {
+  it('every backend loads and steps in worker threads, concurrently with the main thread, to the same bits', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'downhill-worker-'));
+    const file = join(dir, 'worker.mjs');
+    writeFileSync(
+      file,
+      `import { parentPort, workerData } from 'node:worker_threads';
+       import * as m from ${JSON.stringify(join(ROOT, 'dist', 'index.js'))};
+       import { loadBackend } from ${JSON.stringify(join(ROOT, 'dist', 'backend', 'select.js'))};
+       const s = new m.ParamStore(await loadBackend(workerData), { w: { shape: [1000], init: 1 } });
+       const o = new m.Adam(s, { lr: 0.1 });
+       for (let i = 0; i < 300; i++) { s.grads.fill(Math.sin(i)); o.step(); }
+       parentPort.postMessage(Array.from(s.data.subarray(0, 4)));
+       s.dispose();`,
+    );
+    for (const backend of ready) {
+      const workers = [0, 1, 2].map(() => new Worker(file, { workerData: backend.name }));
+      const here = new ParamStore(backend, { w: { shape: [1000], init: 1 } });
+      const o = new Adam(here, { lr: 0.1 });
+      for (let i = 0; i < 300; i++) {
+        here.grads.fill(Math.sin(i));
+        o.step();
+      }
+      const results = await Promise.all(
+        workers.map(
+          (w) =>
+            new Promise<number[]>((resolve, reject) => {
+              w.once('message', resolve);
+              w.once('error', reject);
+            }),
+        ),
+      );
+      await Promise.all(workers.map((w) => w.terminate()));
+      for (const r of results) expect(r, backend.name).toEqual(Array.from(here.data.subarray(0, 4)));
+      here.dispose();
+    }
   });
 });

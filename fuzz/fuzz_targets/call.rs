@@ -13,11 +13,17 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
     } else {
         u.arbitrary()?
     };
-    let dtype = if u.ratio(15u8, 16)? { u.int_in_range(0u32..=1)? } else { u.arbitrary()? };
+    let dtype = if u.ratio(15u8, 16)? {
+        u.int_in_range(0u32..=1)?
+    } else {
+        u.arbitrary()?
+    };
     let nargs = u.int_in_range(0usize..=64)?;
     let mut args: Vec<f64> = (0..nargs).map(|_| number(u)).collect::<Result<_>>()?;
     let nbufs = u.int_in_range(0usize..=6)?;
-    let mut blocks = (0..nbufs).map(|_| block(u, dtype)).collect::<Result<Vec<_>>>()?;
+    let mut blocks = (0..nbufs)
+        .map(|_| block(u, dtype))
+        .collect::<Result<Vec<_>>>()?;
     call(op, dtype, &mut args, &mut blocks);
     Ok(())
 }

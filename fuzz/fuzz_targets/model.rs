@@ -32,9 +32,19 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
     let mut out = 1;
     for _ in 0..layers {
         out = u.int_in_range(1usize..=9)?;
-        let dropout = if u.ratio(1u8, 3)? { f64::from(u.int_in_range(1u8..=9)?) / 10.0 } else { 0.0 };
+        let dropout = if u.ratio(1u8, 3)? {
+            f64::from(u.int_in_range(1u8..=9)?) / 10.0
+        } else {
+            0.0
+        };
         let (w, b) = (at, at + out * width);
-        args.extend_from_slice(&[out as f64, u.int_in_range(0u8..=5)? as f64, dropout, w as f64, b as f64]);
+        args.extend_from_slice(&[
+            out as f64,
+            u.int_in_range(0u8..=5)? as f64,
+            dropout,
+            w as f64,
+            b as f64,
+        ]);
         at = b + out;
         width = out;
     }
@@ -63,9 +73,17 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
     } else {
         u.int_in_range(0usize..=256)?
     };
-    let fill: Vec<f64> = (0..u.int_in_range(1usize..=5)?).map(|_| number(u)).collect::<Result<_>>()?;
+    let fill: Vec<f64> = (0..u.int_in_range(1usize..=5)?)
+        .map(|_| number(u))
+        .collect::<Result<_>>()?;
     let labels: Vec<f64> = (0..rows)
-        .map(|_| if classes { u.int_in_range(0..=out - 1).map(|c| c as f64) } else { number(u) })
+        .map(|_| {
+            if classes {
+                u.int_in_range(0..=out - 1).map(|c| c as f64)
+            } else {
+                number(u)
+            }
+        })
         .collect::<Result<_>>()?;
     let op = [MODEL_TRAIN, MODEL_EVAL, MODEL_PREDICT][u.choose_index(3)?];
     let outputs = match op {
@@ -74,7 +92,11 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
     };
     args.extend(std::iter::repeat_n(0.0, outputs));
     let y_len = if classes { rows } else { rows * out };
-    let out_len = if op == MODEL_PREDICT { batch * out } else { batch * inputs };
+    let out_len = if op == MODEL_PREDICT {
+        batch * out
+    } else {
+        batch * inputs
+    };
     let mut blocks = [
         Block::elements(at, dtype, &fill),
         Block::elements(if op == MODEL_TRAIN { at } else { 0 }, dtype, &[0.0]),

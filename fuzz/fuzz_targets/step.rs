@@ -21,7 +21,11 @@ fn hparam(u: &mut Unstructured<'_>, kind: &Kind, default: f64) -> Result<f64> {
         Kind::Choice(names) => u.int_in_range(0..=names.len().saturating_sub(1))? as f64,
         Kind::Int(d) | Kind::Real(d) => {
             let lo = if d.lo.is_finite() { d.lo } else { -10.0 };
-            let hi = if d.hi.is_finite() { d.hi } else { lo.max(0.0) + 10.0 };
+            let hi = if d.hi.is_finite() {
+                d.hi
+            } else {
+                lo.max(0.0) + 10.0
+            };
             match u.int_in_range(0u8..=3)? {
                 0 => default,
                 1 if d.nullable => f64::NAN,
@@ -45,7 +49,12 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
     let dtype = u.int_in_range(0u32..=1)?;
     let g = u.int_in_range(1usize..=3)?;
     let k = u.int_in_range(0usize..=5)?;
-    let mut args = vec![spec.id as f64, g as f64, k as f64, u.int_in_range(0u8..=1)? as f64];
+    let mut args = vec![
+        spec.id as f64,
+        g as f64,
+        k as f64,
+        u.int_in_range(0u8..=1)? as f64,
+    ];
     for _ in 0..g {
         for h in spec.hparams {
             let default = match h.default {
@@ -58,12 +67,18 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
     let mut offset = 0usize;
     for _ in 0..k {
         let ndim = u.int_in_range(0usize..=4)?;
-        let dims: Vec<usize> = (0..ndim).map(|_| u.int_in_range(0usize..=12)).collect::<Result<_>>()?;
+        let dims: Vec<usize> = (0..ndim)
+            .map(|_| u.int_in_range(0usize..=12))
+            .collect::<Result<_>>()?;
         let numel: usize = dims.iter().product();
         let (batch, rows, cols) = match ndim {
             0 => (1, 1, 1),
             1 => (1, 1, dims[0]),
-            _ => (dims[..ndim - 2].iter().product(), dims[ndim - 2], dims[ndim - 1]),
+            _ => (
+                dims[..ndim - 2].iter().product(),
+                dims[ndim - 2],
+                dims[ndim - 1],
+            ),
         };
         offset += u.int_in_range(0usize..=3)?;
         let mut row = [
@@ -89,7 +104,9 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
         args[i] = number(u)?;
     }
     let arena = offset + u.int_in_range(0usize..=2)?;
-    let fill: Vec<f64> = (0..u.int_in_range(1usize..=6)?).map(|_| number(u)).collect::<Result<_>>()?;
+    let fill: Vec<f64> = (0..u.int_in_range(1usize..=6)?)
+        .map(|_| number(u))
+        .collect::<Result<_>>()?;
     let mut info = args.clone();
     info.extend_from_slice(&[0.0, 0.0]);
     let mut p = Block::elements(arena, dtype, &fill);
@@ -102,7 +119,9 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
     } else {
         (u.int_in_range(0usize..=64)?, u.int_in_range(0usize..=64)?)
     };
-    let g_fill: Vec<f64> = (0..u.int_in_range(1usize..=6)?).map(|_| number(u)).collect::<Result<_>>()?;
+    let g_fill: Vec<f64> = (0..u.int_in_range(1usize..=6)?)
+        .map(|_| number(u))
+        .collect::<Result<_>>()?;
     let mut blocks = [
         p,
         Block::elements(arena, dtype, &g_fill),

@@ -103,8 +103,16 @@ pub fn block(u: &mut Unstructured<'_>, dtype: u32) -> Result<Block> {
         _ => u.int_in_range(1usize..=5000)?,
     };
     let ragged = u.ratio(1u8, 16)?;
-    let len = if ragged { n * size + u.int_in_range(1usize..=7)? } else { n * size };
-    let skew = if u.ratio(1u8, 16)? { u.int_in_range(1usize..=7)? } else { 0 };
+    let len = if ragged {
+        n * size + u.int_in_range(1usize..=7)?
+    } else {
+        n * size
+    };
+    let skew = if u.ratio(1u8, 16)? {
+        u.int_in_range(1usize..=7)?
+    } else {
+        0
+    };
     let fill: Vec<f64> = (0..u.int_in_range(1usize..=4)?)
         .map(|_| number(u))
         .collect::<Result<_>>()?;
@@ -143,7 +151,10 @@ mod stats {
         e.1 += u64::from(ok);
         let total: u64 = c.values().map(|v| v.0).sum();
         if total % 65536 == 0 {
-            let line: Vec<String> = c.iter().map(|(op, (n, k))| format!("op {op}: {k}/{n} ok")).collect();
+            let line: Vec<String> = c
+                .iter()
+                .map(|(op, (n, k))| format!("op {op}: {k}/{n} ok"))
+                .collect();
             eprintln!("fuzz stats: {}", line.join(", "));
         }
     }
