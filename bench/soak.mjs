@@ -14,9 +14,10 @@
  *
  *   npm run soak                                  # everything (minutes; run it niced)
  *   node bench/soak.mjs --backends wasm --scenarios churn --iterations 2000
+ *   node bench/soak.mjs --render                  # soak.md again from soak.json
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -120,8 +121,12 @@ async function child() {
   );
 }
 
+const FOLDER = join(ROOT, 'bench', 'results');
+
 if (process.argv.includes('--child')) {
   await child();
+} else if (process.argv.includes('--render')) {
+  render(JSON.parse(readFileSync(join(FOLDER, 'soak.json'), 'utf8')));
 } else {
   const backends = arg('backends', 'native,wasm,js').split(',');
   const scenarios = arg('scenarios', 'steps,churn,traps').split(',');
@@ -185,15 +190,19 @@ if (process.argv.includes('--child')) {
     platform: `${process.platform}-${process.arch}`,
     load: os.loadavg().map((x) => +x.toFixed(1)),
   };
-  const folder = join(ROOT, 'bench', 'results');
-  mkdirSync(folder, { recursive: true });
+  mkdirSync(FOLDER, { recursive: true });
   writeFileSync(
-    join(folder, 'soak.json'),
+    join(FOLDER, 'soak.json'),
     JSON.stringify({ date: new Date().toISOString(), machine, rows }, null, 2) + '\n',
   );
+  render({ machine, rows });
+}
+
+/** bench/results/soak.md (the README table) from a run's results. */
+function render({ machine, rows }) {
   const f = (x) => (x === undefined ? '—' : x.toFixed(x < 10 ? 1 : 0));
   const lines = [
-    '| backend | scenario | params | iterations | µs/iteration | RSS start → end (peak), MB | V8 heap start → end, MB | array buffers start → end, MB |',
+    '| backend | scenario | params | iterations | µs/iteration | RSS start → end (peak), MB | V8 heap start → end, MB | WASM memory start → end, MB |',
     '|---|---|--:|--:|--:|---|---|---|',
     ...rows.map((r) => {
       const what =
@@ -201,13 +210,14 @@ if (process.argv.includes('--child')) {
           ? `churn, ${r.dispose === 'yes' ? 'with' : 'without'} dispose()`
           : r.scenario === 'steps'
             ? 'Adam steps'
-            : 'traps';
+            : 'traps (a live store beside)';
       if (r.error) return `| ${r.backend} | ${what} | ${r.n} | ${r.iterations} | failed: ${r.error} | | | |`;
-      return `| ${r.backend} | ${what} | ${r.n} | ${r.iterations} | ${r.usPerIteration.toFixed(2)} | ${f(r.start.rssMB)} → ${f(r.end.rssMB)} (${f(r.peakRssMB)}) | ${f(r.start.heapMB)} → ${f(r.end.heapMB)} | ${f(r.start.arrayBuffersMB)} → ${f(r.end.arrayBuffersMB)} |`;
+      const wasm = r.backend === 'wasm' && r.scenario !== 'churn' ? `${f(r.start.wasmMB)} → ${f(r.end.wasmMB)}` : '—';
+      return `| ${r.backend} | ${what} | ${r.n} | ${r.iterations} | ${r.usPerIteration.toFixed(2)} | ${f(r.start.rssMB)} → ${f(r.end.rssMB)} (${f(r.peakRssMB)}) | ${f(r.start.heapMB)} → ${f(r.end.heapMB)} | ${wasm} |`;
     }),
     '',
-    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB, Node ${machine.node}, load average ${machine.load.join(' / ')} at the end.`,
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB, Node ${machine.node}; load average ${machine.load.join(' / ')} at the end of the run.`,
   ];
-  writeFileSync(join(folder, 'soak.md'), lines.join('\n') + '\n');
+  writeFileSync(join(FOLDER, 'soak.md'), lines.join('\n') + '\n');
   console.log(lines.join('\n'));
 }
