@@ -170,6 +170,26 @@ describe.each(ready.map((b) => [b.name, b] as const))('options on %s', (_, backe
     );
   });
 
+  it('a store and its tensors cannot be changed under the optimizers: size, offsets and shapes are frozen', () => {
+    const store = new ParamStore(backend, { w: { shape: [2, 2], init: 1 }, b: [2] });
+    const opt = new Adam(store);
+    const before = () => snapshot(store, opt);
+    const t = store.tensor('b');
+    const s0 = before();
+    for (const write of [
+      () => ((store as { size: number }).size = 2),
+      () => ((store as { dtype: string }).dtype = 'float64'),
+      () => ((t as { offset: number }).offset = 0),
+      () => (t.shape as number[]).push(3),
+      () => ((t as { data: unknown }).data = new Float32Array(2)),
+    ]) {
+      expect(write).toThrow(TypeError);
+    }
+    expect(before()).toBe(s0);
+    expect(Array.from(store.tensor('b').data)).toEqual([0, 0]);
+    store.dispose();
+  });
+
   it('step() and every other method after dispose() are BackendErrors; the moments are not touched', () => {
     for (const { make, spec } of classes) {
       const store = new ParamStore(backend, { w: { shape: [2, 2], init: 1 } });

@@ -39,7 +39,10 @@ export class Tensor {
     readonly offset: number,
     /** Number of elements. */
     readonly size: number,
-  ) {}
+  ) {
+    // Its place in the arena is fixed: a write to `offset` or `shape` would silently misplace views.
+    Object.freeze(this);
+  }
   /** The values (a live view; valid until the next call that may allocate WASM memory). */
   get data(): FloatArray {
     return this.store.data.subarray(this.offset, this.offset + this.size);
@@ -123,7 +126,7 @@ export class ParamStore {
       this.#grads = this.heap.alloc(dtype, size, 'specs (gradients)');
       const data = this.#params.view();
       for (const t of layout) {
-        this.#tensors.set(t.name, new Tensor(this, t.name, t.shape, t.offset, t.size));
+        this.#tensors.set(t.name, new Tensor(this, t.name, Object.freeze(t.shape), t.offset, t.size));
         const init = t.init;
         if (typeof init === 'number') data.fill(init, t.offset, t.offset + t.size);
         else if (typeof init === 'function') {
@@ -144,6 +147,9 @@ export class ParamStore {
       this.heap.dispose();
       throw e;
     }
+    // `size`, `dtype`, `backend` and `heap` describe the arena the optimizers were built on:
+    // assigning them would corrupt every view silently, so the store refuses (a TypeError).
+    Object.freeze(this);
   }
 
   /** Loads the backend (`'auto'` by default; see `selectBackend`) and builds the arena. */

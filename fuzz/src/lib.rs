@@ -129,6 +129,11 @@ pub fn call(op: u32, dtype: u32, args: &mut [f64], blocks: &mut [Block]) {
         }
     };
     let bufs: [&mut [u8]; BUFFERS] = [next(), next(), next(), next(), next(), next()];
+    if std::env::var_os("DOWNHILL_FUZZ_TRACE").is_some() {
+        // Reproducing a crash or a timeout: what the core is about to be called with.
+        let lens: Vec<usize> = bufs.iter().map(|b| b.len()).collect();
+        eprintln!("call op {op} dtype {dtype} buffers {lens:?} args {args:?}");
+    }
     let ok = downhill_core::call(op, dtype, args, bufs).is_ok();
     stats::count(op, ok);
 }

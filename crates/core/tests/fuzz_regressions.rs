@@ -30,3 +30,28 @@ fn vector_op_segment_count_one_past_the_args() {
         assert!(bufs.iter().all(|b| b.iter().all(|&x| x == 0)));
     }
 }
+
+/// OptaxMuon's `nsSteps` had the domain `>= 0`: 3.4e38 is an integer in it, and one step ran the
+/// Newton–Schulz iteration that many times (the `step` target's timeout). It is now `< 100`, as
+/// Muon's, and the table is refused before anything runs.
+#[test]
+fn optax_muon_ns_steps_is_bounded() {
+    let spec = downhill_core::registry::spec(19).expect("OptaxMuon is registered");
+    assert_eq!(spec.name, "OptaxMuon");
+    let hp: Vec<f64> = spec
+        .hparams
+        .iter()
+        .map(|h| match (h.name, h.default) {
+            ("nsSteps", _) => 3.4028234663852886e38,
+            (_, downhill_core::spec::Default::Value(v)) => v,
+            (_, downhill_core::spec::Default::Null) => f64::NAN,
+        })
+        .collect();
+    let mut args = vec![19.0, 1.0, 1.0, 0.0];
+    args.extend_from_slice(&hp);
+    args.extend_from_slice(&[0.0, 4.0, 2.0, 1.0, 2.0, 2.0, 0.0, 1.0, 0.0]);
+    let mut bufs = vec![vec![0u8; 32], vec![0u8; 32], vec![0u8; 64], vec![0u8; 64]];
+    let err = run(ops::STEP, 1, &mut args, &mut bufs).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Range);
+    assert_eq!(err.arg, "groups[0].nsSteps");
+}
