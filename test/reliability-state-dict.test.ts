@@ -8,7 +8,18 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../ts/backend/types.js';
-import { Adam, AdamW, BackendError, fromJSON, ParamStore, SGD, toJSON, type StateDict } from '../ts/index.js';
+import {
+  Adam,
+  AdamW,
+  BackendError,
+  fromJSON,
+  LBFGS,
+  ParamStore,
+  ScheduleFreeAdamW,
+  SGD,
+  toJSON,
+  type StateDict,
+} from '../ts/index.js';
 import { backends, DTYPES } from './helpers.js';
 import { expectRefused, snapshot } from './reliability-helpers.js';
 
@@ -266,6 +277,47 @@ describe('state dicts through JSON', () => {
       }
     });
   }
+
+  it('scalar state (schedule-free weight_sum, lr_max; L-BFGS t, prev_loss) keeps NaN, ±Infinity and −0 through JSON', () => {
+    for (const backend of ready) {
+      const store = new ParamStore(backend, { w: { shape: [3], init: 1 } }, { dtype: 'float64' });
+      const opt = new ScheduleFreeAdamW(store);
+      store.grads.fill(1);
+      opt.step();
+      const d = opt.stateDict();
+      d.state[0].weight_sum = NaN;
+      d.state[0].lr_max = -0;
+      opt.loadStateDict(d, { allowNonFinite: true });
+      const text = JSON.stringify(opt.stateDict());
+      expect(text).toContain('{"$number":"NaN"}');
+      const again = new ScheduleFreeAdamW(store);
+      again.loadStateDict(JSON.parse(text) as StateDict, { allowNonFinite: true });
+      const back = again.stateDict().state[0];
+      expect(Number.isNaN(back.weight_sum as number)).toBe(true);
+      expect(Object.is(back.lr_max, -0)).toBe(true);
+      // Without allowNonFinite the NaN is refused by path, as any other.
+      expectRefused(
+        () => again.loadStateDict(JSON.parse(text) as StateDict),
+        RangeError,
+        'stateDict.state[0].weight_sum',
+      );
+      expectRefused(
+        () => again.loadStateDict(JSON.parse(text.replace('"NaN"', '"nan"')) as StateDict, { allowNonFinite: true }),
+        RangeError,
+        'stateDict.state[0].weight_sum.$number',
+      );
+      const lb = new LBFGS(store);
+      lb.step(() => {
+        store.grads.fill(Infinity);
+        return Infinity;
+      });
+      const lbText = JSON.stringify(lb.stateDict());
+      const lb2 = new LBFGS(store);
+      lb2.loadStateDict(JSON.parse(lbText) as StateDict, { allowNonFinite: true });
+      expect(JSON.stringify(lb2.stateDict())).toBe(lbText);
+      store.dispose();
+    }
+  });
 
   it('toJSON/fromJSON keep typed arrays as typed arrays and refuse what is not JSON text', () => {
     const v = { a: Float32Array.of(-0, 1e-45, NaN), b: [Float64Array.of(5e-324)], c: 'x' };

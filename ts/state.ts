@@ -143,14 +143,44 @@ export function checkStepCount(v: unknown, arg: string): number {
   return v;
 }
 
-/** One state number: a number, finite unless allowed, of the right sign, inside the element type. */
-export function checkStateNumber(x: unknown, arg: string, r: ElementRules): number {
+/**
+ * A scalar as JSON keeps it: finite numbers as themselves, and what JSON has no number for as
+ * `{"$number": "NaN" | "Infinity" | "-Infinity" | "-0"}` (JSON.stringify would write null and 0).
+ */
+export function encodeScalar(x: number): number | { $number: string } {
+  if (Number.isFinite(x) && !Object.is(x, -0)) return x;
+  return { $number: Object.is(x, -0) ? '-0' : String(x) };
+}
+
+const SCALARS: Record<string, number> = { NaN, Infinity, '-Infinity': -Infinity, '-0': -0 };
+
+/** The number an `encodeScalar` object stands for, or `v` itself. */
+export function decodeScalar(v: unknown, arg: string): unknown {
+  if (v === null || typeof v !== 'object' || !Object.prototype.hasOwnProperty.call(v, '$number')) return v;
+  const tag = (v as { $number: unknown }).$number;
+  if (typeof tag !== 'string' || !(tag in SCALARS)) {
+    throw rangeError(`${arg}.$number`, `must be "NaN", "Infinity", "-Infinity" or "-0", got ${describeType(tag)}`);
+  }
+  return SCALARS[tag];
+}
+
+/**
+ * One state number: a number (or its `encodeScalar` form), finite unless allowed, of the right
+ * sign, inside the element type. `allowNonFinite` (a diverged run) also lets second moments be
+ * negative: an option such as RMSprop's alpha > 1 (which PyTorch accepts) drives them there.
+ */
+export function checkStateNumber(v: unknown, arg: string, r: ElementRules): number {
+  const x = decodeScalar(v, arg);
   if (typeof x !== 'number') throw typeError(arg, `must be a number, got ${describeType(x)}`);
   if (!r.allowNonFinite && !Number.isFinite(x)) {
     throw rangeError(arg, `must be finite, got ${String(x)} (pass { allowNonFinite: true } to load a diverged state)`);
   }
-  if (r.nonneg && x < 0)
-    throw rangeError(arg, `must be >= 0 (it is a ${r.what ?? 'non-negative quantity'}), got ${String(x)}`);
+  if (r.nonneg && x < 0 && !r.allowNonFinite) {
+    throw rangeError(
+      arg,
+      `must be >= 0 (it is a ${r.what ?? 'non-negative quantity'}), got ${String(x)} (pass { allowNonFinite: true } to load a diverged state)`,
+    );
+  }
   if (!r.allowNonFinite && r.dtype === 'float32' && Math.abs(x) > F32_MAX) {
     throw rangeError(arg, `${String(x)} is outside the float32 range of this store (it would become ±Infinity)`);
   }

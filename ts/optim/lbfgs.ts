@@ -4,7 +4,14 @@ import type { LBFGSOptions } from '../generated/specs.js';
 import { OP, vectorArgs, type Segment } from '../ops.js';
 import type { ParamStore } from '../params.js';
 import { defaultValue, describeType, specByName, toWire } from '../spec.js';
-import { checkLoadOptions, checkStateNumber, checkStateVector, checkStepCount, encodeTensor } from '../state.js';
+import {
+  checkLoadOptions,
+  checkStateNumber,
+  checkStateVector,
+  checkStepCount,
+  encodeScalar,
+  encodeTensor,
+} from '../state.js';
 import { checkObject, ownKeys } from '../validate.js';
 import {
   Optimizer,
@@ -853,7 +860,13 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
 /** A state entry in JSON form: vectors (also inside lists) as exact base64 tensors. */
 function encodeEntry(e: Record<string, unknown>): Record<string, unknown> {
   const enc = (v: unknown): unknown =>
-    ArrayBuffer.isView(v) ? encodeTensor(v as FloatArray) : Array.isArray(v) ? v.map(enc) : v;
+    ArrayBuffer.isView(v)
+      ? encodeTensor(v as FloatArray)
+      : Array.isArray(v)
+        ? v.map(enc)
+        : typeof v === 'number'
+          ? encodeScalar(v)
+          : v;
   return Object.fromEntries(Object.entries(e).map(([k, v]) => [k, enc(v)]));
 }
 

@@ -27,6 +27,7 @@ import {
   checkStateNumber,
   checkStateVector,
   checkStepCount,
+  encodeScalar,
   encodeTensor,
   isEncodedTensor,
 } from '../state.js';
@@ -53,7 +54,10 @@ export interface StateDict {
 }
 
 export interface LoadOptions {
-  /** Accept NaN and ±Infinity in state buffers (a diverged run); rejected by default. */
+  /**
+   * Accept a diverged run's state: NaN, ±Infinity, and negative values in slots that are >= 0 in
+   * a healthy run (second moments); rejected by default.
+   */
   allowNonFinite?: boolean;
 }
 
@@ -855,7 +859,10 @@ function encodeStateDict(d: StateDict): unknown {
   const state: Record<string, Record<string, unknown>> = {};
   for (const [i, e] of Object.entries(d.state)) {
     state[i] = Object.fromEntries(
-      Object.entries(e).map(([k, v]) => [k, ArrayBuffer.isView(v) ? encodeTensor(v as FloatArray) : v]),
+      Object.entries(e).map(([k, v]) => [
+        k,
+        ArrayBuffer.isView(v) ? encodeTensor(v as FloatArray) : typeof v === 'number' ? encodeScalar(v) : v,
+      ]),
     );
   }
   return { state, param_groups: d.param_groups, downhill: d.downhill };
