@@ -314,6 +314,16 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
   }
 
   #run(op: number, buffers: (Buffer | null)[], segs: readonly Segment[], scalars: number[] = [], outputs = 0): number {
+    const out = NAN_OUTPUT[op];
+    if (out !== undefined && scalars.some(Number.isNaN)) {
+      // The core refuses NaN scalars (in a caller they are almost always a bug). Here one comes
+      // from a diverged line search, where PyTorch's arithmetic makes the result NaN element by
+      // element (NaN·x is NaN for every x): do exactly that instead of throwing mid-step.
+      const key = (['a', 'b', 'c'] as const)[out];
+      const fill = segs.map((g) => ({ a: g[key] ?? 0, len: g.len }));
+      this.params.heap.run(OP.FILL, this.params.dtype, vectorArgs(fill, [NaN]), [buffers[out]]);
+      return 0;
+    }
     const args = vectorArgs(segs, scalars, outputs);
     this.params.heap.run(op, this.params.dtype, args, buffers);
     return outputs > 0 ? args[args.length - 1] : 0;
@@ -858,6 +868,9 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
 }
 
 /** A state entry in JSON form: vectors (also inside lists) as exact base64 tensors. */
+/** Which buffer (0 a, 1 b, 2 c) each arithmetic vector op writes: all NaN when a scalar is NaN. */
+const NAN_OUTPUT: Record<number, number> = { [OP.AXPY]: 1, [OP.SCALE]: 0, [OP.LINCOMB]: 2, [OP.LERP]: 0 };
+
 function encodeEntry(e: Record<string, unknown>): Record<string, unknown> {
   const enc = (v: unknown): unknown =>
     ArrayBuffer.isView(v)
