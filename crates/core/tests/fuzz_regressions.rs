@@ -55,3 +55,34 @@ fn optax_muon_ns_steps_is_bounded() {
     assert_eq!(err.kind, ErrorKind::Range);
     assert_eq!(err.arg, "groups[0].nsSteps");
 }
+
+/// A 2-D tensor row with batch 0 (numel 0 = 0 × 6 × 1) passed the table's consistency check, and
+/// OptaxMuon's matrix branch then walked rows × cols elements of its empty momentum slot (an
+/// index out of bounds: the `step` target's crash). A matrix row must have batch 1.
+#[test]
+fn matrix_row_with_batch_zero_is_refused() {
+    let spec = downhill_core::registry::spec(19).expect("OptaxMuon is registered");
+    let hp: Vec<f64> = spec
+        .hparams
+        .iter()
+        .map(|h| match h.default {
+            downhill_core::spec::Default::Value(v) => v,
+            downhill_core::spec::Default::Null => f64::NAN,
+        })
+        .collect();
+    let mut args = vec![19.0, 1.0, 2.0, 0.0];
+    args.extend_from_slice(&hp);
+    // A 4×4 matrix, then the empty "6×1" matrix with batch 0.
+    args.extend_from_slice(&[0.0, 16.0, 2.0, 1.0, 4.0, 4.0, 0.0, 1.0, 0.0]);
+    args.extend_from_slice(&[17.0, 0.0, 2.0, 0.0, 6.0, 1.0, 0.0, 1.0, 0.0]);
+    let mut bufs = vec![
+        vec![0u8; 17 * 8],
+        vec![0u8; 17 * 8],
+        vec![0u8; 32 * 8],
+        vec![0u8; 64 * 8],
+    ];
+    let err = run(ops::STEP, 1, &mut args, &mut bufs).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Range);
+    assert_eq!(err.arg, "tensors[1].numel");
+    assert!(bufs.iter().all(|b| b.iter().all(|&x| x == 0)));
+}
