@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: set-up (npm, native and WASM builds, tsc), Chromium
-# for the browser smoke test, `cargo test` for the core, then vitest (all three backends; under
+# for the browser smoke test, `cargo test` for the core, a short fuzz run of the core's entry
+# points (DOWNHILL_FUZZ_SECONDS per target, default 15), then vitest (all three backends; under
 # CI=true a backend that is not built fails the run instead of being skipped).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -21,6 +22,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 say "cargo test (core, with the threads feature)"
 cargo test -p downhill-core --features threads
 
+say "fuzzing the core's entry points (cargo fuzz, 15 s per target; scripts/fuzz.sh)"
+bash scripts/fuzz.sh "${DOWNHILL_FUZZ_SECONDS:-15}"
+
 say "cargo clippy (all crates, warnings are errors)"
 if cargo clippy --version >/dev/null 2>&1; then
   cargo clippy -p downhill-core -p downhill-napi --all-targets --features downhill-core/threads -- -D warnings
@@ -30,7 +34,8 @@ fi
 
 say "formatting and types (rustfmt --check, prettier --check, tsc --noEmit)"
 # The optimizer modules are declared by the registry macro, which cargo fmt does not follow.
-rustfmt --edition 2021 --check crates/*/src/*.rs crates/core/src/*/*.rs crates/core/src/bin/*.rs
+rustfmt --edition 2021 --check crates/*/src/*.rs crates/core/src/*/*.rs crates/core/src/bin/*.rs crates/core/tests/*.rs \
+  fuzz/src/*.rs fuzz/fuzz_targets/*.rs
 npm run --silent lint
 
 say "API docs (TypeDoc: every public symbol documented, the required examples there, every example run)"

@@ -7,7 +7,7 @@
 import { rangeError, typeError } from './errors.js';
 import type { ParamStore } from './params.js';
 import { OP, rangesOf, runVector } from './ops.js';
-import { describeType } from './spec.js';
+import { checkOptions, describeType } from './validate.js';
 
 /** Options of `clipGradNorm` and `gradNorm`. */
 export interface ClipNormOptions {
@@ -27,15 +27,6 @@ function checkStore(store: unknown): ParamStore {
   return store as ParamStore;
 }
 
-function checkOptions(options: unknown, known: string[]): Record<string, unknown> {
-  if (options === null || typeof options !== 'object')
-    throw typeError('options', `must be an object, got ${describeType(options)}`);
-  for (const k of Object.keys(options)) {
-    if (!known.includes(k)) throw typeError(`options.${k}`, `is not an option (known: ${known.join(', ')})`);
-  }
-  return options as Record<string, unknown>;
-}
-
 /**
  * Scales the gradients so their total `normType`-norm is at most `maxNorm`, and returns the total
  * norm before clipping. As PyTorch: `coef = min(1, maxNorm / (total + 1e-6))`, every gradient is
@@ -44,7 +35,7 @@ function checkOptions(options: unknown, known: string[]): Record<string, unknown
  */
 export function clipGradNorm(store: ParamStore, maxNorm: number, options: ClipNormOptions = {}): number {
   const s = checkStore(store);
-  const o = checkOptions(options, ['normType', 'names', 'errorIfNonfinite']);
+  const o = checkOptions(options, 'options', ['normType', 'names', 'errorIfNonfinite']);
   if (typeof maxNorm !== 'number') throw typeError('maxNorm', `must be a number, got ${describeType(maxNorm)}`);
   if (!(maxNorm >= 0)) throw rangeError('maxNorm', `must be >= 0, got ${maxNorm}`);
   const normType = o.normType ?? 2;
@@ -70,7 +61,7 @@ export function gradNorm(store: ParamStore, normType = 2, names?: readonly strin
 /** Clamps every gradient element into `[-clipValue, clipValue]` (NaN stays NaN). */
 export function clipGradValue(store: ParamStore, clipValue: number, options: { names?: readonly string[] } = {}): void {
   const s = checkStore(store);
-  const o = checkOptions(options, ['names']);
+  const o = checkOptions(options, 'options', ['names']);
   if (typeof clipValue !== 'number') throw typeError('clipValue', `must be a number, got ${describeType(clipValue)}`);
   if (!(clipValue >= 0)) throw rangeError('clipValue', `must be >= 0, got ${clipValue}`);
   runVector(

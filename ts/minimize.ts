@@ -9,8 +9,8 @@ import type { BackendChoice } from './backend/select.js';
 import type { BackendName, DType, FloatArray } from './backend/types.js';
 import { rangeError, typeError } from './errors.js';
 import { createOptimizer, type AnyOptimizer } from './optim/optimizer.js';
-import { checkValues, ParamStore } from './params.js';
-import { describeType } from './spec.js';
+import { ParamStore } from './params.js';
+import { checkOptions, checkValues, describeType } from './validate.js';
 
 /** An optimizer by name with its options (`{ type: 'adam', lr: 0.01 }`), or a factory over the store. */
 export type OptimizerChoice =
@@ -93,11 +93,7 @@ function build(choice: OptimizerChoice, store: ParamStore): AnyOptimizer {
  * ```
  */
 export async function minimize(options: MinimizeOptions): Promise<MinimizeResult> {
-  if (!options || typeof options !== 'object')
-    throw typeError('options', `must be an object, got ${describeType(options)}`);
-  for (const k of Object.keys(options)) {
-    if (!KEYS.includes(k)) throw typeError(`options.${k}`, `is not an option of minimize (known: ${KEYS.join(', ')})`);
-  }
+  checkOptions(options, 'options', KEYS, { of: 'minimize' });
   const { loss, grad, x0, optimizer = { type: 'sgd', lr: 0.01 }, maxIters = 1000, tol = 1e-6 } = options;
   if (typeof loss !== 'function') throw typeError('loss', `must be a function, got ${describeType(loss)}`);
   if (typeof grad !== 'function') throw typeError('grad', `must be a function, got ${describeType(grad)}`);

@@ -6,6 +6,7 @@
 import type { Buffer } from './backend/types.js';
 import { OP } from './generated/specs.js';
 import type { ParamStore } from './params.js';
+import { checkNames } from './validate.js';
 
 /** One segment: the same length at offset `a` of buffer 0, `b` of buffer 1, `c` of buffer 2. */
 export interface Segment {
@@ -35,7 +36,8 @@ export function vectorArgs(segs: readonly Segment[], scalars: readonly number[] 
  * `arg` names the list in errors.
  */
 export function rangesOf(store: ParamStore, names?: readonly string[], arg = 'names'): Segment[] {
-  const ts = (names ?? store.names).map((n, i) => store.tensor(n, `${arg}[${i}]`));
+  const list = names === undefined ? store.names : checkNames(names, arg);
+  const ts = list.map((n, i) => store.tensor(n, `${arg}[${i}]`));
   ts.sort((x, y) => x.offset - y.offset);
   const out: Segment[] = [];
   for (const t of ts) {

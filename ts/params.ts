@@ -8,7 +8,7 @@ import { getBackend, type BackendChoice } from './backend/select.js';
 import { checkDType } from './backend/heap.js';
 import type { Backend, Buffer, DType, FloatArray, Heap } from './backend/types.js';
 import { BackendError, rangeError, typeError } from './errors.js';
-import { describeType } from './spec.js';
+import { checkObject, checkOptions, checkValues, describeType, ownKeys } from './validate.js';
 
 /** Initial values: a constant, an array of `numel` numbers, or a function of the flat index. */
 export type Init = number | ArrayLike<number> | ((index: number) => number);
@@ -45,7 +45,10 @@ export class Tensor {
     readonly offset: number,
     /** Number of elements. */
     readonly size: number,
-  ) {}
+  ) {
+    // Its place in the arena is fixed: a write to `offset` or `shape` would silently misplace views.
+    Object.freeze(this);
+  }
   /** The values (a live view; valid until the next call that may allocate WASM memory). */
   get data(): FloatArray {
     return this.store.data.subarray(this.offset, this.offset + this.size);
@@ -69,29 +72,7 @@ function checkShape(shape: unknown, arg: string): number[] {
   return [...(shape as number[])];
 }
 
-/**
- * Checks `values` is an array or typed array of `size` numbers (no copy). BigInt arrays,
- * strings and array-likes that are not arrays are rejected; with `finite`, so are NaN and ±∞.
- */
-export function checkValues(values: unknown, size: number, arg: string, finite = false): ArrayLike<number> {
-  const typed = ArrayBuffer.isView(values) && !(values instanceof DataView);
-  if (!Array.isArray(values) && !typed) {
-    throw typeError(arg, `must be an array or typed array of numbers, got ${describeType(values)}`);
-  }
-  if (values instanceof BigInt64Array || values instanceof BigUint64Array) {
-    throw typeError(arg, `must hold numbers, got a ${values.constructor.name}`);
-  }
-  const arr = values as ArrayLike<number>;
-  if (arr.length !== size) throw rangeError(arg, `length ${arr.length} must equal the tensor size ${size}`);
-  if (!typed || finite) {
-    for (let i = 0; i < size; i++) {
-      const v = arr[i] as unknown;
-      if (typeof v !== 'number') throw typeError(`${arg}[${i}]`, `must be a number, got ${describeType(v)}`);
-      if (finite && !Number.isFinite(v)) throw rangeError(`${arg}[${i}]`, `must be finite, got ${String(v)}`);
-    }
-  }
-  return arr;
-}
+export { checkValues };
 
 const SPEC_KEYS = new Set(['shape', 'init']);
 
@@ -139,12 +120,7 @@ export class ParamStore {
     if (!backend || typeof backend !== 'object' || typeof backend.createHeap !== 'function') {
       throw typeError('backend', `must be a loaded backend, got ${describeType(backend)}`);
     }
-    if (options === null || typeof options !== 'object') {
-      throw typeError('options', `must be an object, got ${describeType(options)}`);
-    }
-    for (const k of Object.keys(options)) {
-      if (k !== 'dtype' && k !== 'backend') throw typeError(`options.${k}`, 'is not an option (known: backend, dtype)');
-    }
+    checkOptions(options, 'options', ['backend', 'dtype']);
     const dtype = checkDType(options.dtype ?? 'float32', 'options.dtype');
     const limits = backend.limits(dtype);
     const layout = plan(specs, limits.bufferElements, limits.why);
@@ -157,15 +133,15 @@ export class ParamStore {
     }
     const elt = dtype === 'float32' ? 4 : 8;
     const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
-    if (2 * size * elt > limits.heapBytes) {
+    if (2 * size * elt > limits.storeBytes) {
       // Name the tensor that alone does not fit, if one does not.
       const big = layout.reduce((a, t) => (t.size > a.size ? t : a), layout[0]);
-      const arg = 2 * big.size * elt > limits.heapBytes ? `specs.${big.name}.shape` : 'specs';
+      const arg = 2 * big.size * elt > limits.storeBytes ? `specs.${big.name}.shape` : 'specs';
       const what =
         arg === 'specs' ? `the tensors hold ${size} elements` : `[${big.shape.join(', ')}] holds ${big.size} elements`;
       throw rangeError(
         arg,
-        `${what}: with gradients ${gib(2 * size * elt)}, above the ${gib(limits.heapBytes)} a store may hold (${limits.why})`,
+        `${what}: with gradients ${gib(2 * size * elt)}, above the ${gib(limits.storeBytes)} a store may hold (${limits.why})`,
       );
     }
     this.backend = backend;
@@ -177,7 +153,7 @@ export class ParamStore {
       this.#grads = this.heap.alloc(dtype, size, 'specs (gradients)');
       const data = this.#params.view();
       for (const t of layout) {
-        this.#tensors.set(t.name, new Tensor(this, t.name, t.shape, t.offset, t.size));
+        this.#tensors.set(t.name, new Tensor(this, t.name, Object.freeze(t.shape), t.offset, t.size));
         const init = t.init;
         if (typeof init === 'number') data.fill(init, t.offset, t.offset + t.size);
         else if (typeof init === 'function') {
@@ -198,13 +174,14 @@ export class ParamStore {
       this.heap.dispose();
       throw e;
     }
+    // `size`, `dtype`, `backend` and `heap` describe the arena the optimizers were built on:
+    // assigning them would corrupt every view silently, so the store refuses (a TypeError).
+    Object.freeze(this);
   }
 
   /** Loads the backend (`'auto'` by default; see `selectBackend`) and builds the arena. */
   static async create(specs: ParamSpecs, options: StoreOptions = {}): Promise<ParamStore> {
-    if (options === null || typeof options !== 'object') {
-      throw typeError('options', `must be an object, got ${describeType(options)}`);
-    }
+    checkOptions(options, 'options', ['backend', 'dtype']);
     return new ParamStore(await getBackend(options.backend), specs, { dtype: options.dtype, ...options });
   }
 
@@ -280,18 +257,28 @@ export class ParamStore {
   }
   /** @internal throws when disposed. */
   assertLive(): void {
-    if (this.heap.disposed) throw new BackendError(this.backend.name, 'ParamStore used after dispose()');
+    if (!this.heap.disposed) return;
+    const failure = (this.heap as { failure?: string | null }).failure;
+    if (failure) {
+      throw new BackendError(
+        this.backend.name,
+        `ParamStore unusable: its WebAssembly instance trapped (${failure}); its buffers are lost`,
+      );
+    }
+    throw new BackendError(this.backend.name, 'ParamStore used after dispose()');
   }
 }
 
 /** Checks the specs and lays the tensors out, before anything is allocated. */
 function plan(specs: ParamSpecs, max: number, why: string): Planned[] {
-  if (specs === null || typeof specs !== 'object') {
-    throw typeError('specs', `must be an object or an array of [name, spec], got ${describeType(specs)}`);
+  const proto = specs !== null && typeof specs === 'object' ? Object.getPrototypeOf(specs) : undefined;
+  if (!Array.isArray(specs) && proto !== Object.prototype && proto !== null) {
+    // A Map, a class instance or a primitive would otherwise read as a store without tensors.
+    throw typeError('specs', `must be a plain object or an array of [name, spec], got ${describeType(specs)}`);
   }
   const entries: (readonly [string, TensorSpec | readonly number[]])[] = Array.isArray(specs)
     ? [...specs]
-    : Object.entries(specs);
+    : ownKeys(specs, 'specs').map((k) => [k, (specs as Record<string, TensorSpec>)[k]] as const);
   let offset = 0;
   const layout: Planned[] = [];
   const seen = new Set<string>();
@@ -307,7 +294,7 @@ function plan(specs: ParamSpecs, max: number, why: string): Planned[] {
     }
     const s = (isShape ? { shape: spec } : spec) as TensorSpec;
     if (!isShape) {
-      for (const k of Object.keys(s)) {
+      for (const k of ownKeys(checkObject(s, `specs.${name}`), `specs.${name}`)) {
         if (!SPEC_KEYS.has(k)) throw typeError(`specs.${name}.${k}`, 'is not a tensor option (known: shape, init)');
       }
     }

@@ -5,6 +5,7 @@
  * state-dict keys and layout, PyTorch/Optax names, and suggestions for mistyped option names.
  */
 import { rangeError, typeError } from './errors.js';
+import { closeNames, describeType } from './validate.js';
 import { SPECS } from './generated/specs.js';
 
 /** The values a numeric option accepts: an interval, and whether `null` is allowed. */
@@ -243,14 +244,7 @@ export function toWire(h: HParamData, value: unknown, arg: string, dtype: DType)
   return x;
 }
 
-/** `number`, `string "0.1"`, `null`, `Array`: how a wrongly typed value is named in messages. */
-export function describeType(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}…` : v)}`;
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
-  return typeof v;
-}
+export { describeType };
 
 function describeValue(v: unknown): string {
   return typeof v === 'string' ? JSON.stringify(v) : describeType(v);
@@ -349,17 +343,6 @@ function normal(name: string): string {
   return name.toLowerCase().replace(/[_\-\s.[\]]/g, '');
 }
 
-function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0][j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-  }
-  return d[a.length][b.length];
-}
-
 /**
  * The option names a mistyped or foreign key probably meant: PyTorch/Optax names map to ours
  * (`betas` → `beta1, beta2`, `weight_decay` → `weightDecay`, `learning_rate` → `lr`), and close
@@ -371,9 +354,5 @@ export function suggest(spec: SpecData, key: string, extra: readonly string[] = 
     [h.torch, h.optax].some((n) => n !== null && (normal(n) === k || normal(n.split('.')[0]) === k)),
   );
   if (byRef.length > 0) return byRef.map((h) => h.name);
-  const names = [...spec.hparams.map((h) => h.name), ...extra];
-  const close = names.filter(
-    (n) => normal(n) === k || editDistance(normal(n), k) <= Math.max(1, Math.floor(k.length / 4)),
-  );
-  return close;
+  return closeNames(key, [...spec.hparams.map((h) => h.name), ...extra]);
 }

@@ -22,8 +22,16 @@ import { OP } from './generated/specs.js';
 import { Optimizer, type AnyOptimizer, type LoadOptions, type StateDict } from './optim/optimizer.js';
 import { rangesOf, runVector, type Segment } from './ops.js';
 import type { ParamStore } from './params.js';
-import { describeType } from './spec.js';
-import { decodeTensor, encodeTensor, isEncodedTensor } from './state.js';
+import { checkOptions, describeType, ownKeys } from './validate.js';
+import {
+  checkLoadOptions,
+  checkStateVector,
+  checkStepCount,
+  decodeTensor,
+  encodeTensor,
+  isEncodedTensor,
+  type ElementRules,
+} from './state.js';
 
 /** What a transformation sees: the store and the ranges of the optimizer's tensors. */
 export interface TransformContext {
@@ -50,8 +58,8 @@ export interface Transform {
   after?(): void;
   /** The transformation's state (numbers and typed arrays). */
   state(): Record<string, unknown>;
-  /** Checks a saved state (throws naming `arg`), writing nothing. */
-  check(s: Record<string, unknown>, arg: string): void;
+  /** Checks a saved state (throws naming `arg`; elements as `rules` say), writing nothing. */
+  check(s: Record<string, unknown>, arg: string, rules: ElementRules): void;
   /** Restores a state `check` accepted. */
   load(s: Record<string, unknown>): void;
   /** Frees buffers it keeps in the store's heap. */
@@ -71,24 +79,20 @@ function count(v: unknown, arg: string, min = 0): number {
 }
 
 function options(o: unknown, known: string[], arg = 'options'): Record<string, unknown> {
-  if (o === null || typeof o !== 'object') throw typeError(arg, `must be an object, got ${describeType(o)}`);
-  for (const k of Object.keys(o)) {
-    if (!known.includes(k)) throw typeError(`${arg}.${k}`, `is not an option (known: ${known.join(', ')})`);
-  }
-  return o as Record<string, unknown>;
+  return checkOptions(o, arg, known);
 }
 
-function bufferState(b: Buffer | null, arg: string, s: Record<string, unknown>, key: string, n: number): void {
+function bufferState(
+  b: Buffer | null,
+  arg: string,
+  s: Record<string, unknown>,
+  key: string,
+  n: number,
+  rules: ElementRules,
+): void {
   const v = s[key];
   if (v === undefined || v === null) return;
-  const arr = isEncodedTensor(v) ? decodeTensor(v, `${arg}.${key}`) : v;
-  if (!ArrayBuffer.isView(arr) && !Array.isArray(arr))
-    throw typeError(`${arg}.${key}`, `must be a tensor, got ${describeType(v)}`);
-  const a = arr as ArrayLike<unknown>;
-  if (a.length !== n) throw rangeError(`${arg}.${key}`, `length ${a.length} must be ${n} (the optimizer's parameters)`);
-  for (let i = 0; i < n; i++) {
-    if (typeof a[i] !== 'number') throw typeError(`${arg}.${key}[${i}]`, `must be a number, got ${describeType(a[i])}`);
-  }
+  checkStateVector(v, n, `${arg}.${key}`, rules);
   void b;
 }
 
@@ -194,7 +198,7 @@ export function skipNonFinite(): Transform & {
       return bad === 0;
     },
     state: () => ({ skipped }),
-    check: (s, arg) => void count(s.skipped ?? 0, `${arg}.skipped`),
+    check: (s, arg) => void checkStepCount(s.skipped ?? 0, `${arg}.skipped`),
     load: (s) => void (skipped = (s.skipped as number | undefined) ?? 0),
     dispose: () => undefined,
   };
@@ -243,11 +247,11 @@ export function accumulate(k: number): Transform & {
       return false;
     },
     state: () => ({ micro, ...(acc && micro > 0 ? { acc: acc.view().slice() } : {}) }),
-    check(s, arg) {
-      const m = count(s.micro ?? 0, `${arg}.micro`);
+    check(s, arg, rules) {
+      const m = checkStepCount(s.micro ?? 0, `${arg}.micro`);
       if (m >= k) throw rangeError(`${arg}.micro`, `must be below k = ${k}, got ${m}`);
       if (m > 0 && (s.acc === undefined || s.acc === null)) throw rangeError(`${arg}.acc`, 'is missing');
-      bufferState(acc, arg, s, 'acc', (ctx as TransformContext).size);
+      bufferState(acc, arg, s, 'acc', (ctx as TransformContext).size, rules);
     },
     load(s) {
       micro = (s.micro as number | undefined) ?? 0;
@@ -317,13 +321,13 @@ function averaging(kind: string, weight: (n: number) => number, startAt: number,
       swapped = !swapped;
     },
     state: () => ({ count: n, updates, swapped, ...(n > 0 ? { averaged: (avg as Buffer).view().slice() } : {}) }),
-    check(s, arg) {
-      const m = count(s.count ?? 0, `${arg}.count`);
-      count(s.updates ?? 0, `${arg}.updates`);
+    check(s, arg, rules) {
+      const m = checkStepCount(s.count ?? 0, `${arg}.count`);
+      checkStepCount(s.updates ?? 0, `${arg}.updates`);
       if (s.swapped !== undefined && typeof s.swapped !== 'boolean')
         throw typeError(`${arg}.swapped`, 'must be a boolean');
       if (m > 0 && (s.averaged === undefined || s.averaged === null)) throw rangeError(`${arg}.averaged`, 'is missing');
-      bufferState(avg, arg, s, 'averaged', (ctx as TransformContext).size);
+      bufferState(avg, arg, s, 'averaged', (ctx as TransformContext).size, rules);
     },
     load(s) {
       n = (s.count as number | undefined) ?? 0;
@@ -361,6 +365,14 @@ export function swa(opts: { start?: number; every?: number } = {}): Averaging {
   const every = count(o.every ?? 1, 'options.every', 1);
   return averaging('swa', (n) => 1 / (n + 1), start, every);
 }
+
+/** State keys each transformation may save (some only once it has state). */
+const KNOWN_STATE: Record<string, string[]> = {
+  accumulate: ['micro', 'acc'],
+  ema: ['count', 'updates', 'swapped', 'averaged'],
+  swa: ['count', 'updates', 'swapped', 'averaged'],
+  skipNonFinite: ['skipped'],
+};
 
 /** An optimizer with transformations before and after its update. */
 export class Chain {
@@ -424,7 +436,10 @@ export class Chain {
    * update, then the ones after it. Returns the closure's loss, as `Optimizer.step`.
    */
   step(closure?: () => number): number | undefined {
-    if (this.#disposed) throw new BackendError(this.params.backend.name, 'chain used after dispose()');
+    this.#assertLive();
+    if (closure !== undefined && typeof closure !== 'function') {
+      throw typeError('closure', `must be a function returning the loss, got ${describeType(closure)}`);
+    }
     const loss = closure ? closure() : undefined;
     for (const t of this.before) if (t.before && !t.before()) return loss;
     this.optimizer.step();
@@ -476,6 +491,8 @@ export class Chain {
 
   /** Checks the whole dict (optimizer and every transformation) before anything is written. */
   loadStateDict(dict: StateDict & { chain?: unknown }, opts: LoadOptions = {}): void {
+    this.#assertLive();
+    const rules: ElementRules = { ...checkLoadOptions(opts), dtype: this.params.dtype };
     if (!dict || typeof dict !== 'object') throw typeError('stateDict', `must be an object, got ${describeType(dict)}`);
     const all = [...this.before, ...this.after];
     const entries = dict.chain;
@@ -494,10 +511,25 @@ export class Chain {
           `is ${JSON.stringify((e as { kind?: unknown }).kind)}, this chain has ${all[i].kind} there`,
         );
       }
-      all[i].check(e as Record<string, unknown>, arg);
+      for (const k of ownKeys(e, arg)) {
+        if (k !== 'kind' && !(k in all[i].state()) && !KNOWN_STATE[all[i].kind]?.includes(k)) {
+          throw typeError(`${arg}.${k}`, `is not a state key of ${all[i].kind}`);
+        }
+      }
+      all[i].check(e as Record<string, unknown>, arg, rules);
     });
     this.optimizer.loadStateDict(dict, opts);
     entries.forEach((e: unknown, i: number) => all[i].load(e as Record<string, unknown>));
+  }
+
+  #assertLive(): void {
+    if (this.#disposed) throw new BackendError(this.params.backend.name, 'chain used after dispose()');
+    this.params.assertLive();
+  }
+
+  /** True after `dispose()`. */
+  get disposed(): boolean {
+    return this.#disposed;
   }
 
   /** Frees the optimizer's and the transformations' buffers. */

@@ -67,10 +67,13 @@ export function checkRun<B extends Buffer>(
   return out;
 }
 
-/** Largest typed array V8 makes. */
+/** Largest typed array V8 makes (elements). */
 const MAX_TYPED = 2 ** 32;
 
-/** Bytes of memory this machine has, or Infinity where that is unknown (browsers). */
+/**
+ * Bytes of memory this process may use: the machine's memory, or the container's limit when it
+ * is lower (`process.constrainedMemory`); Infinity where that is unknown (browsers).
+ */
 let physical: number | null = null;
 export async function loadPhysicalMemory(): Promise<void> {
   if (physical !== null) return;
@@ -78,27 +81,33 @@ export async function loadPhysicalMemory(): Promise<void> {
   if (typeof process !== 'undefined' && process.versions?.node) {
     try {
       physical = (await import('node:os')).totalmem();
+      const limit = (process as { constrainedMemory?: () => number | undefined }).constrainedMemory?.();
+      if (typeof limit === 'number' && limit > 0 && limit < physical) physical = limit;
     } catch {
       // not Node after all
     }
   }
 }
 
-/** The most elements one buffer may have: what V8 allows and what this machine's memory holds. */
-export function maxElements(dtype: DType): { max: number; why: string } {
-  const mem = physical ?? Infinity;
-  const byMem = Math.floor(mem / DTYPE_BYTES[dtype]);
-  if (byMem < MAX_TYPED) {
-    return { max: byMem, why: `${(mem / 2 ** 30).toFixed(1)} GiB of memory on this machine` };
-  }
-  return { max: MAX_TYPED, why: 'the largest typed array' };
-}
+const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
 
-/** Limits of the typed-array backends (native, js). */
+/**
+ * Limits of the typed-array backends (native, js). A heap (a store with its optimizer state) may
+ * take half of this machine's memory, a store's parameters and gradients a quarter of it (an
+ * Adam step then needs the other quarter for its two moments), and one buffer what V8 allows.
+ * Past these a request is a `RangeError` up front, instead of an out-of-memory kill later.
+ */
 export function arrayLimits(dtype: DType): Limits {
-  const { max, why } = maxElements(dtype);
   const mem = physical ?? Infinity;
-  return { bufferElements: max, heapBytes: mem, why };
+  const heapBytes = mem / 2;
+  const byMem = Math.floor(heapBytes / DTYPE_BYTES[dtype]);
+  const bufferElements = Math.min(MAX_TYPED, byMem);
+  const why =
+    mem === Infinity
+      ? 'the largest typed array'
+      : `${gib(mem)} of memory on this machine: half of it per store with its optimizer state, ` +
+        `a quarter for parameters and gradients; ${MAX_TYPED} elements per typed array`;
+  return { bufferElements, heapBytes, storeBytes: mem / 4, why };
 }
 
 /** A buffer that is a plain JS typed array (the js and native backends). */
@@ -121,13 +130,19 @@ export class ArrayHeapBuffer implements Buffer {
     return this.#data;
   }
   dispose(): void {
+    if (this.#data === null) return;
     this.#data = null;
+    if (!this.heap.disposed) this.heap.released(this.length * DTYPE_BYTES[this.dtype]);
+  }
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 }
 
 /** A heap of typed arrays; `call` is the backend's core. */
 export class ArrayHeap implements Heap {
   #disposed = false;
+  #bytes = 0;
   constructor(
     readonly backend: Backend,
     private readonly call: (op: number, dtype: DType, args: Float64Array, views: (FloatArray | null)[]) => void,
@@ -138,8 +153,29 @@ export class ArrayHeap implements Heap {
   alloc(dtype: DType, length: number, arg = 'length'): Buffer {
     if (this.#disposed) throw new BackendError(this.backend.name, 'heap used after dispose()');
     const dt = checkDType(dtype);
-    const { max, why } = maxElements(dt);
-    return new ArrayHeapBuffer(this, dt, checkLength(length, arg, max, why));
+    const limits = arrayLimits(dt);
+    const n = checkLength(length, arg, limits.bufferElements, limits.why);
+    const bytes = n * DTYPE_BYTES[dt];
+    if (this.#bytes + bytes > limits.heapBytes) {
+      throw rangeError(
+        arg,
+        `${n} ${dt} elements (${gib(bytes)}) would bring this store's memory to ${gib(this.#bytes + bytes)}, ` +
+          `above the ${gib(limits.heapBytes)} a store may use (${limits.why})`,
+      );
+    }
+    const b = new ArrayHeapBuffer(this, dt, n);
+    this.#bytes += bytes;
+    return b;
+  }
+
+  /** Bytes of the live buffers. */
+  get liveBytes(): number {
+    return this.#bytes;
+  }
+
+  /** @internal a buffer was disposed. */
+  released(bytes: number): void {
+    this.#bytes -= bytes;
   }
   run(op: number, dtype: DType, args: Float64Array, buffers: readonly (Buffer | null)[]): void {
     const bufs = checkRun(this, op, dtype, args, buffers, (b): b is ArrayHeapBuffer => b instanceof ArrayHeapBuffer);
@@ -152,6 +188,7 @@ export class ArrayHeap implements Heap {
   }
   dispose(): void {
     this.#disposed = true;
+    this.#bytes = 0;
   }
   [Symbol.dispose](): void {
     this.dispose();

@@ -37,6 +37,7 @@ export interface Buffer {
   dispose(): void;
   /** Whether `dispose()` was called (or the heap is gone). */
   readonly disposed: boolean;
+  [Symbol.dispose](): void;
 }
 
 /**
@@ -82,8 +83,13 @@ export interface BackendInfo {
 export interface Limits {
   /** Most elements of one buffer. */
   bufferElements: number;
-  /** Most bytes of one heap (all buffers of one store together). */
+  /** Most bytes of one heap (all buffers of one store together: parameters, gradients, optimizer state). */
   heapBytes: number;
+  /**
+   * Most bytes a store's parameters and gradients may take when it is created, so that the
+   * optimizer state that comes with the first step still fits in the heap.
+   */
+  storeBytes: number;
   /** Why the limits are what they are (for error messages). */
   why: string;
 }

@@ -234,6 +234,8 @@ export class WasmThreadsBackend extends WasmBackend {
     return {
       bufferElements: Math.floor(MAX_BLOCK_BYTES / DTYPE_BYTES[dtype]),
       heapBytes: MAX_HEAP_BYTES,
+      // Fallible allocation here too: what does not fit is a RangeError, never a trap.
+      storeBytes: MAX_HEAP_BYTES,
       why: 'WebAssembly (threaded build): 2 GiB per buffer, 4 GiB for all stores of this context together',
     };
   }

@@ -96,7 +96,7 @@ export class Instance {
 
   lastError(): string {
     const e = this.exports;
-    return readText(e.memory, e.error_ptr(), e.error_len());
+    return readText(e.memory, e.error_ptr() >>> 0, e.error_len() >>> 0);
   }
 }
 
@@ -146,6 +146,15 @@ export class WasmBuffer implements Buffer {
     return this.#cache;
   }
 
+  /**
+   * @internal the heap's instance trapped: drop the cached view, which would otherwise keep the
+   * dead instance's whole memory alive for as long as this buffer object lives.
+   */
+  forget(): void {
+    this.#cache = null;
+    this.#cacheBuffer = null;
+  }
+
   /** Idempotent. On a dead heap it only forgets the block (the memory is gone already). */
   dispose(): void {
     if (this.#ptr < 0) return;
@@ -154,6 +163,10 @@ export class WasmBuffer implements Buffer {
     this.#cache = null;
     this.#cacheBuffer = null;
     this.heap.release(this, ptr);
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 }
 
@@ -177,6 +190,11 @@ export class WasmHeap implements Heap {
     return this.#disposed || this.#death !== null || Boolean(this.#inst?.death);
   }
 
+  /** Why the heap is dead when its instance trapped (null otherwise). */
+  get failure(): string | null {
+    return this.#death;
+  }
+
   /** @internal the live instance, or a `BackendError` saying why there is none. */
   live(what: string): Instance {
     if (this.#death === null && this.#inst?.death) this.#trapped('another store', this.#inst.death);
@@ -196,6 +214,7 @@ export class WasmHeap implements Heap {
     this.#death = `${what}: ${errorText(e)}`;
     if (this.#inst) this.#inst.death ??= this.#death;
     this.#inst = null;
+    for (const b of this.#buffers) b.forget();
     this.#buffers.clear();
     return new BackendError(
       'wasm',
@@ -214,7 +233,8 @@ export class WasmHeap implements Heap {
     if (n === 0) return this.#track(new WasmBuffer(this, dt, 0, 0));
     let ptr: number;
     try {
-      ptr = inst.exports.alloc(n * size);
+      // Raw exports return i32: a block above 2 GiB comes back negative unless read as unsigned.
+      ptr = inst.exports.alloc(n * size) >>> 0;
     } catch (e) {
       if (isTrap(e)) throw this.#trapped(`alloc(${n})`, e);
       throw e;
@@ -252,7 +272,7 @@ export class WasmHeap implements Heap {
       if (bytes > inst.argsCap) {
         if (inst.argsPtr !== 0) e.free(inst.argsPtr);
         const cap = Math.max(256, bytes * 2);
-        inst.argsPtr = e.alloc(cap);
+        inst.argsPtr = e.alloc(cap) >>> 0;
         inst.argsCap = inst.argsPtr === 0 ? 0 : cap;
         if (inst.argsPtr === 0)
           throw rangeError('args', `${args.length} numbers do not fit in this store's WebAssembly memory`);
@@ -260,7 +280,7 @@ export class WasmHeap implements Heap {
       new Float64Array(e.memory.buffer, inst.argsPtr, args.length).set(args);
       const pl: number[] = [];
       for (const b of bufs) pl.push(b ? b.ptr : 0, b ? b.bytes : 0);
-      const status = e.call(op, DTYPE_CODE[dtype], inst.argsPtr, args.length, ...pl);
+      const status = e.call(op, DTYPE_CODE[dtype], inst.argsPtr, args.length, ...pl) >>> 0;
       if (status !== 0) throw fromCoreError('wasm', new Error(inst.lastError()));
       args.set(new Float64Array(e.memory.buffer, inst.argsPtr, args.length));
     } catch (err) {
@@ -291,10 +311,16 @@ export class WasmHeap implements Heap {
     this.#disposed = true;
     const inst = this.#inst;
     this.#inst = null;
-    if (inst === null || inst.death !== null) return;
-    for (const b of this.#buffers) if (b.ptr > 0) inst.exports.free(b.ptr);
+    if (inst === null) return;
+    // Never free into a trapped instance: the threaded build's shared one may have died holding
+    // the allocator's lock.
+    const dead = inst.death !== null;
+    for (const b of this.#buffers) {
+      if (!dead && b.ptr > 0) inst.exports.free(b.ptr);
+      b.forget();
+    }
     this.#buffers.clear();
-    this.backend.recycle(inst);
+    if (!dead) this.backend.recycle(inst);
   }
 
   /** `dispose()`, for `using` declarations. */
@@ -366,6 +392,9 @@ export class WasmBackend implements Backend {
     return {
       bufferElements: Math.floor(MAX_BLOCK_BYTES / DTYPE_BYTES[dtype]),
       heapBytes: MAX_HEAP_BYTES,
+      // Allocation in the instance is fallible, so a store may fill its memory: the optimizer
+      // state that does not fit is a RangeError at the first step, never a trap.
+      storeBytes: MAX_HEAP_BYTES,
       why: 'WebAssembly: 2 GiB per buffer, 4 GiB per store',
     };
   }

@@ -98,7 +98,8 @@ interface Seg {
 function segments(args: Float64Array, used: number[], lens: number[]): { segs: Seg[]; at: number } {
   if (args.length === 0) throw typeError('args', 'missing the segment count');
   const count = args[0];
-  if (!(count >= 0 && Number.isInteger(count) && count <= Math.floor(args.length / 4))) {
+  // Segment s takes args[1 + 4s .. 5 + 4s] (as the core's `segments`).
+  if (!(count >= 0 && Number.isInteger(count) && count <= Math.floor((args.length - 1) / 4))) {
     throw rangeError('args[0]', `segment count ${String(count)} does not fit the ${args.length} numbers given`);
   }
   const segs: Seg[] = [];

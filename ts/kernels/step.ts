@@ -71,7 +71,9 @@ export function parseTable(args: Float64Array, arenaLen: number, dtype: DType): 
         ? batch === 1 && rowsN === 1 && cols === 1 && numel === 1
         : ndim === 1
           ? batch === 1 && rowsN === 1 && cols === numel
-          : batch * rowsN * cols === numel;
+          : ndim === 2
+            ? batch === 1 && rowsN * cols === numel // a matrix has no leading dimensions (as the core)
+            : batch * rowsN * cols === numel;
     if (!consistent) {
       throw rangeError(
         name('numel')(),

@@ -10,7 +10,7 @@
  */
 import { rangeError, typeError } from '../errors.js';
 import type { ParamStore, Tensor } from '../params.js';
-import { describeType } from '../spec.js';
+import { checkNames, checkOptions, describeType } from '../validate.js';
 
 /** Biases, norm layers' weights and 1-D tensors (names like `b`, `layer0.bias`, `ln.weight`, `bn1.gamma`). */
 export const NO_DECAY: RegExp = /(^|[._])(bias|b\d*|beta|gamma)$|(^|[._])(norm|ln|bn|layernorm|batchnorm)\d*([._]|$)/i;
@@ -42,7 +42,9 @@ export function groupsBy<O extends object>(
       throw typeError(`rules[${i}].match`, 'must be a RegExp or a function of (name, tensor)');
     }
   });
-  const tensors = (names ?? store.names).map((n, i) => store.tensor(n, `names[${i}]`));
+  const tensors = (names === undefined ? store.names : checkNames(names, 'names')).map((n, i) =>
+    store.tensor(n, `names[${i}]`),
+  );
   const buckets = rules.map(() => [] as string[]);
   const rest: string[] = [];
   for (const t of tensors) {
@@ -72,6 +74,13 @@ export function weightDecayGroups(
     throw typeError('weightDecay', `must be a number, got ${describeType(weightDecay)}`);
   if (!(weightDecay >= 0 && Number.isFinite(weightDecay))) {
     throw rangeError('weightDecay', `must be finite and >= 0, got ${String(weightDecay)}`);
+  }
+  checkOptions(options, 'options', ['exclude', 'names']);
+  if (options.exclude !== undefined && !(options.exclude instanceof RegExp || typeof options.exclude === 'function')) {
+    throw typeError(
+      'options.exclude',
+      `must be a RegExp or a function of (name, tensor), got ${describeType(options.exclude)}`,
+    );
   }
   const exclude = options.exclude ?? ((name: string, t: Tensor) => t.shape.length <= 1 || NO_DECAY.test(name));
   const groups = groupsBy<{ weightDecay: number }>(

@@ -4,7 +4,15 @@ import type { LBFGSOptions } from '../generated/specs.js';
 import { OP, vectorArgs, type Segment } from '../ops.js';
 import type { ParamStore } from '../params.js';
 import { defaultValue, describeType, specByName, toWire } from '../spec.js';
-import { decodeTensor, encodeTensor, isEncodedTensor } from '../state.js';
+import {
+  checkLoadOptions,
+  checkStateNumber,
+  checkStateVector,
+  checkStepCount,
+  encodeScalar,
+  encodeTensor,
+} from '../state.js';
+import { checkObject, ownKeys } from '../validate.js';
 import {
   Optimizer,
   registerOptimizer,
@@ -311,6 +319,16 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
   }
 
   #run(op: number, buffers: (Buffer | null)[], segs: readonly Segment[], scalars: number[] = [], outputs = 0): number {
+    const out = NAN_OUTPUT[op];
+    if (out !== undefined && scalars.some(Number.isNaN)) {
+      // The core refuses NaN scalars (in a caller they are almost always a bug). Here one comes
+      // from a diverged line search, where PyTorch's arithmetic makes the result NaN element by
+      // element (NaN·x is NaN for every x): do exactly that instead of throwing mid-step.
+      const key = (['a', 'b', 'c'] as const)[out];
+      const fill = segs.map((g) => ({ a: g[key] ?? 0, len: g.len }));
+      this.params.heap.run(OP.FILL, this.params.dtype, vectorArgs(fill, [NaN]), [buffers[out]]);
+      return 0;
+    }
     const args = vectorArgs(segs, scalars, outputs);
     this.params.heap.run(op, this.params.dtype, args, buffers);
     return outputs > 0 ? args[args.length - 1] : 0;
@@ -645,7 +663,7 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
    * resolved and `line_search_fn` null or 'strong_wolfe'.
    */
   override stateDict(): StateDict {
-    this.params.assertLive();
+    this.assertUsable();
     const st = this.#history;
     const copy = (b: Buffer) => b.view().slice();
     const entry: Record<string, unknown> = {};
@@ -695,7 +713,8 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
 
   /** PyTorch's `load_state_dict()`: everything is checked before anything changes. */
   override loadStateDict(dict: StateDict, opts: LoadOptions = {}): void {
-    this.params.assertLive();
+    this.assertUsable();
+    const rules = { ...checkLoadOptions(opts), dtype: this.params.dtype };
     if (!dict || typeof dict !== 'object') {
       throw typeError('stateDict', `must be an object with state and param_groups, got ${describeType(dict)}`);
     }
@@ -706,7 +725,7 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
     if (!state || typeof state !== 'object' || Array.isArray(state)) {
       throw typeError('stateDict.state', `must be an object keyed by param index, got ${describeType(state)}`);
     }
-    const g = param_groups[0] as Record<string, unknown>;
+    const g = checkObject(param_groups[0], 'stateDict.param_groups[0]');
     const arg = 'stateDict.param_groups[0].';
     const known = new Set([
       ...this.spec.hparams.map((h) => h.torch ?? h.name),
@@ -716,7 +735,8 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
       'fused',
       'capturable',
     ]);
-    for (const k of Object.keys(g)) if (!known.has(k)) throw typeError(`${arg}${k}`, 'is not an option of LBFGS');
+    for (const k of ownKeys(g, 'stateDict.param_groups[0]'))
+      if (!known.has(k)) throw typeError(`${arg}${k}`, 'is not an option of LBFGS');
     if (!Array.isArray(g.params) || g.params.length !== this.paramGroups[0].params.length) {
       throw rangeError(`${arg}params`, `must list the group's ${this.paramGroups[0].params.length} params`);
     }
@@ -728,35 +748,15 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
       toWire(h, v, `${arg}${h.torch ?? h.name}`, this.params.dtype);
       options[h.name] = v;
     }
-    const allow = opts?.allowNonFinite === true;
-    const keys = Object.keys(state);
+    const keys = ownKeys(state, 'stateDict.state');
     if (keys.some((k) => k !== '0')) throw rangeError('stateDict.state', 'LBFGS keeps its state under index 0 only');
-    const e = ((state as Record<string, unknown>)['0'] ?? {}) as Record<string, unknown>;
+    const e = checkObject((state as Record<string, unknown>)['0'] ?? {}, 'stateDict.state[0]');
     const at = 'stateDict.state[0]';
-    for (const k of Object.keys(e))
+    for (const k of ownKeys(e, at))
       if (!STATE_KEYS.includes(k)) throw typeError(`${at}.${k}`, `is not a state key of LBFGS`);
-    const count = (k: string) => {
-      const v = e[k] ?? 0;
-      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
-        throw rangeError(`${at}.${k}`, `must be a whole number, got ${String(v)}`);
-      return v;
-    };
-    const num = (k: string, v: unknown) => {
-      if (typeof v !== 'number') throw typeError(`${at}.${k}`, `must be a number, got ${describeType(v)}`);
-      if (!allow && !Number.isFinite(v)) throw rangeError(`${at}.${k}`, `must be finite, got ${String(v)}`);
-      return v;
-    };
-    const vec = (k: string, v: unknown): ArrayLike<number> => {
-      const a = isEncodedTensor(v) ? decodeTensor(v, `${at}.${k}`) : v;
-      if (!Array.isArray(a) && !(ArrayBuffer.isView(a) && !(a instanceof DataView))) {
-        throw typeError(`${at}.${k}`, `must be an array or typed array of numbers, got ${describeType(v)}`);
-      }
-      const arr = a as ArrayLike<number>;
-      if (arr.length !== this.#n)
-        throw rangeError(`${at}.${k}`, `length ${arr.length} does not match the ${this.#n} elements of the group`);
-      for (let i = 0; i < arr.length; i++) num(`${k}[${i}]`, arr[i]);
-      return arr;
-    };
+    const count = (k: string) => checkStepCount(e[k] ?? 0, `${at}.${k}`);
+    const num = (k: string, v: unknown) => checkStateNumber(v, `${at}.${k}`, rules);
+    const vec = (k: string, v: unknown): ArrayLike<number> => checkStateVector(v, this.#n, `${at}.${k}`, rules);
     const list = (k: string): ArrayLike<number>[] => {
       const v = e[k];
       if (!Array.isArray(v)) throw typeError(`${at}.${k}`, `must be a list, got ${describeType(v)}`);
@@ -777,9 +777,15 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
     if (e.d !== undefined) {
       const dirs = list('old_dirs');
       const stps = list('old_stps');
-      const ro = Array.isArray(e.ro) ? e.ro.map((x, i) => num(`ro[${i}]`, x)) : [];
+      if (!Array.isArray(e.ro)) throw typeError(`${at}.ro`, `must be a list of numbers, got ${describeType(e.ro)}`);
+      const ro = e.ro.map((x: unknown, i: number) => num(`ro[${i}]`, x));
       if (stps.length !== dirs.length || ro.length !== dirs.length) {
         throw rangeError(`${at}.old_stps`, 'old_dirs, old_stps and ro must have the same length');
+      }
+      // A longer history than the group keeps would be memory the optimizer never frees.
+      const size = (options.historySize ?? this.#settings().historySize) as number;
+      if (dirs.length > size) {
+        throw rangeError(`${at}.old_dirs`, `holds ${dirs.length} pairs, above history_size ${size}`);
       }
       full = {
         d: vec('d', e.d),
@@ -792,7 +798,27 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
         loss: num('prev_loss', e.prev_loss),
       };
     }
-    // Everything checked: write.
+    const meta = dict.downhill;
+    let calls: number | null = null;
+    if (meta !== undefined) {
+      checkObject(meta, 'stateDict.downhill');
+      if (meta.optimizer !== 'LBFGS') {
+        throw rangeError(
+          'stateDict.downhill.optimizer',
+          `is ${JSON.stringify(meta.optimizer)}, this optimizer is LBFGS`,
+        );
+      }
+      if (meta.stepCalls !== undefined) calls = checkStepCount(meta.stepCalls, 'stateDict.downhill.stepCalls');
+    }
+    // Everything checked. The vectors are taken before anything is written, so running out of
+    // memory (a RangeError on WASM) leaves the optimizer as it was.
+    const need = full ? 2 + 2 * full.dirs.length - this.#historyVectors() : 0;
+    const spare: Buffer[] = [];
+    try {
+      for (let i = 0; i < need; i++) spare.push(this.#take());
+    } finally {
+      for (const b of spare) this.#give(b);
+    }
     const group = this.paramGroups[0] as unknown as Record<string, unknown>;
     for (const [k, v] of Object.entries(options)) if (typeof group[k] !== 'function') group[k] = v;
     this.#release();
@@ -817,7 +843,13 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
       st.prevLoss = full.loss;
     }
     this.#history = st;
-    if (dict.downhill && typeof dict.downhill.stepCalls === 'number') this.#calls = dict.downhill.stepCalls;
+    if (calls !== null) this.#calls = calls;
+  }
+
+  /** Vectors the history holds now (they return to the pool on a load). */
+  #historyVectors(): number {
+    const st = this.#history;
+    return [st.d, st.prevFlatGrad, ...st.oldDirs, ...st.oldStps].filter((b) => b !== null).length;
   }
 
   /** Returns every vector of the history to the pool. */
@@ -841,9 +873,18 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
 }
 
 /** A state entry in JSON form: vectors (also inside lists) as exact base64 tensors. */
+/** Which buffer (0 a, 1 b, 2 c) each arithmetic vector op writes: all NaN when a scalar is NaN. */
+const NAN_OUTPUT: Record<number, number> = { [OP.AXPY]: 1, [OP.SCALE]: 0, [OP.LINCOMB]: 2, [OP.LERP]: 0 };
+
 function encodeEntry(e: Record<string, unknown>): Record<string, unknown> {
   const enc = (v: unknown): unknown =>
-    ArrayBuffer.isView(v) ? encodeTensor(v as FloatArray) : Array.isArray(v) ? v.map(enc) : v;
+    ArrayBuffer.isView(v)
+      ? encodeTensor(v as FloatArray)
+      : Array.isArray(v)
+        ? v.map(enc)
+        : typeof v === 'number'
+          ? encodeScalar(v)
+          : v;
   return Object.fromEntries(Object.entries(e).map(([k, v]) => [k, enc(v)]));
 }
 

@@ -3,7 +3,8 @@ import { rangeError, typeError } from '../errors.js';
 import type { LookaheadOptions } from '../generated/specs.js';
 import { OP, runVector, type Segment } from '../ops.js';
 import { describeType, hasSlot, initValue, shapeOf, slotLength, specByName, toWire } from '../spec.js';
-import { decodeTensor, encodeTensor, isEncodedTensor } from '../state.js';
+import { checkLoadOptions, checkStateVector, checkStepCount, encodeTensor } from '../state.js';
+import { checkObject, ownKeys } from '../validate.js';
 import { Optimizer, type AnyOptimizer, type LoadOptions, type Scheduled, type StateDict } from './optimizer.js';
 
 export type { LookaheadOptions };
@@ -132,7 +133,7 @@ export class Lookahead extends Optimizer<LookaheadOptions> {
 
   /** The inner step, then a synchronization every `syncPeriod` steps (see the class docs). */
   override step(closure?: () => number): number | undefined {
-    this.params.assertLive();
+    this.assertUsable();
     const { syncPeriod, slowStepSize, resetState } = this.#options();
     const segs = this.#segments();
     if (!this.#slow) {
@@ -214,7 +215,7 @@ export class Lookahead extends Optimizer<LookaheadOptions> {
    * positional like the inner's), the options in `param_groups[0]` and `steps_since_sync`.
    */
   override stateDict(): LookaheadStateDict {
-    this.params.assertLive();
+    this.assertUsable();
     const fast = this.inner.stateDict();
     const names = this.#names();
     const state: StateDict['state'] = {};
@@ -252,29 +253,30 @@ export class Lookahead extends Optimizer<LookaheadOptions> {
    * written, then the inner optimizer loads `fast`.
    */
   override loadStateDict(dict: StateDict, opts: LoadOptions = {}): void {
-    this.params.assertLive();
+    this.assertUsable();
+    const rules = { ...checkLoadOptions(opts), dtype: this.params.dtype };
     const d = dict as Partial<LookaheadStateDict>;
     if (!d || typeof d !== 'object') throw typeError('stateDict', `must be an object, got ${describeType(d)}`);
     if (!d.fast || typeof d.fast !== 'object')
       throw typeError('stateDict.fast', "must be the inner optimizer's state dict");
     const meta = d.downhill;
+    if (meta !== undefined) checkObject(meta, 'stateDict.downhill');
     if (meta !== undefined && meta?.optimizer !== 'Lookahead') {
       throw rangeError(
         'stateDict.downhill.optimizer',
         `is ${JSON.stringify(meta?.optimizer)}, this optimizer is Lookahead`,
       );
     }
-    const count = meta?.stepCalls ?? 0;
-    if (!Number.isSafeInteger(count) || count < 0)
-      throw rangeError('stateDict.downhill.stepCalls', `must be a whole number, got ${String(count)}`);
-    const since = d.steps_since_sync;
-    if (typeof since !== 'number' || !Number.isSafeInteger(since) || since < 0) {
-      throw rangeError('stateDict.steps_since_sync', `must be a whole number, got ${describeType(since)}`);
-    }
+    const count = checkStepCount(meta?.stepCalls ?? 0, 'stateDict.downhill.stepCalls');
+    const since = checkStepCount(d.steps_since_sync, 'stateDict.steps_since_sync');
     if (!Array.isArray(d.param_groups) || d.param_groups.length !== 1) {
       throw rangeError('stateDict.param_groups', 'must hold the one Lookahead group');
     }
-    const g = d.param_groups[0] as Record<string, unknown>;
+    const g = checkObject(d.param_groups[0], 'stateDict.param_groups[0]');
+    const known = new Set(['params', ...this.spec.hparams.map((h) => h.torch ?? h.name)]);
+    for (const k of ownKeys(g, 'stateDict.param_groups[0]')) {
+      if (!known.has(k)) throw typeError(`stateDict.param_groups[0].${k}`, 'is not an option of Lookahead');
+    }
     const options: Record<string, unknown> = {};
     for (const h of this.spec.hparams) {
       const v = g[h.torch ?? h.name];
@@ -282,8 +284,8 @@ export class Lookahead extends Optimizer<LookaheadOptions> {
       options[h.name] = v;
     }
     const names = this.#names();
-    const state = (d.state ?? {}) as Record<string, Record<string, unknown>>;
-    const keys = Object.keys(state);
+    const state = checkObject(d.state ?? {}, 'stateDict.state') as Record<string, Record<string, unknown>>;
+    const keys = ownKeys(state, 'stateDict.state');
     if (keys.length !== 0 && keys.length !== names.length) {
       throw rangeError(
         'stateDict.state',
@@ -293,25 +295,27 @@ export class Lookahead extends Optimizer<LookaheadOptions> {
     const slow = keys.map((key) => {
       const i = Number(key);
       const arg = `stateDict.state[${key}].slow_params`;
-      if (!/^\d+$/.test(key) || i >= names.length)
+      if (!/^(0|[1-9]\d*)$/.test(key) || i >= names.length)
         throw rangeError(`stateDict.state[${key}]`, `no parameter with index ${key}`);
-      let v = state[key]?.slow_params;
-      if (isEncodedTensor(v)) v = decodeTensor(v, arg);
-      const arr = v as ArrayLike<number>;
-      const t = this.params.tensor(names[i]);
-      if (!arr || typeof arr !== 'object' || typeof arr.length !== 'number')
-        throw typeError(arg, `must be an array of numbers, got ${describeType(v)}`);
-      if (arr.length !== t.size)
-        throw rangeError(arg, `length ${arr.length} does not match the ${t.size} elements of ${names[i]}`);
-      for (let j = 0; j < arr.length; j++) {
-        if (typeof arr[j] !== 'number')
-          throw typeError(`${arg}[${j}]`, `must be a number, got ${describeType(arr[j])}`);
-        if (!opts.allowNonFinite && !Number.isFinite(arr[j]))
-          throw rangeError(`${arg}[${j}]`, `must be finite, got ${String(arr[j])}`);
+      const entry = checkObject(state[key], `stateDict.state[${key}]`);
+      for (const k of ownKeys(entry, `stateDict.state[${key}]`)) {
+        if (k !== 'slow_params') throw typeError(`stateDict.state[${key}].${k}`, 'is not a state key of Lookahead');
       }
-      return { offset: t.offset, values: arr };
+      const t = this.params.tensor(names[i]);
+      return { offset: t.offset, values: checkStateVector(entry.slow_params, t.size, arg, rules) };
     });
-    this.inner.loadStateDict(d.fast, opts);
+    // The slow weights' buffer is allocated before anything is written (out of memory changes nothing).
+    const slowBuffer =
+      slow.length === 0
+        ? null
+        : (this.#slow ??
+          this.params.heap.alloc(this.params.dtype, this.params.buffers.params.length, 'Lookahead slow weights'));
+    try {
+      this.inner.loadStateDict(d.fast, opts);
+    } catch (e) {
+      if (slowBuffer !== this.#slow) slowBuffer?.dispose();
+      throw e;
+    }
     const group = this.paramGroups[0] as unknown as Record<string, unknown>;
     for (const h of this.spec.hparams) if (typeof group[h.name] !== 'function') group[h.name] = options[h.name];
     this.#count = count;
@@ -321,11 +325,7 @@ export class Lookahead extends Optimizer<LookaheadOptions> {
       this.#slow = null;
       return;
     }
-    this.#slow ??= this.params.heap.alloc(
-      this.params.dtype,
-      this.params.buffers.params.length,
-      'Lookahead slow weights',
-    );
+    this.#slow = slowBuffer as Buffer;
     const view = this.#slow.view();
     for (const s of slow) view.set(s.values, s.offset);
   }

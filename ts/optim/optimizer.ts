@@ -22,7 +22,16 @@ import {
   type Shape,
   type SpecData,
 } from '../spec.js';
-import { decodeTensor, encodeTensor, isEncodedTensor } from '../state.js';
+import {
+  checkLoadOptions,
+  checkStateNumber,
+  checkStateVector,
+  checkStepCount,
+  encodeScalar,
+  encodeTensor,
+  isEncodedTensor,
+} from '../state.js';
+import { checkNames, checkObject, ownKeys } from '../validate.js';
 
 /**
  * A value that changes with the step: `f(count)`, count = steps completed so far (Optax's convention).
@@ -74,7 +83,10 @@ export interface StateDict {
 
 /** Options of `loadStateDict`. */
 export interface LoadOptions {
-  /** Accept NaN and ±Infinity in state buffers (a diverged run); rejected by default. */
+  /**
+   * Accept a diverged run's state: NaN, ±Infinity, and negative values in slots that are >= 0 in
+   * a healthy run (second moments); rejected by default.
+   */
   allowNonFinite?: boolean;
 }
 
@@ -158,7 +170,11 @@ export abstract class Optimizer<O extends object> {
     const defaults = Object.fromEntries(spec.hparams.map((h) => [h.name, defaultValue(h)])) as Scheduled<O>;
     for (const [k, v] of Object.entries(given)) if (v !== undefined) (defaults as Record<string, unknown>)[k] = v;
     this.#wireRow(defaults as Record<string, unknown>, asGroups ? 'defaults.' : 'options.');
-    this.defaults = Object.freeze(defaults);
+    this.defaults = readOnly(
+      Object.freeze(defaults),
+      'defaults',
+      'defaults are fixed at construction; set options on paramGroups',
+    );
     const specs: readonly GroupSpec<O>[] = asGroups
       ? (groupsOrOptions as readonly GroupSpec<O>[])
       : [{ params: params.names } as GroupSpec<O>];
@@ -197,6 +213,7 @@ export abstract class Optimizer<O extends object> {
 
   /** Steps taken for `tensor` (0 before its first step). */
   stepCount(tensor: string): number {
+    this.params.tensor(tensor, 'tensor');
     const i = this.#index.get(tensor);
     return i === undefined ? 0 : this.#steps[i];
   }
@@ -234,8 +251,8 @@ export abstract class Optimizer<O extends object> {
   }
 
   #setFrozen(names: readonly string[], v: number): void {
-    if (!Array.isArray(names)) throw typeError('names', `must be an array of tensor names, got ${describeType(names)}`);
-    const idx = names.map((n, i) => {
+    this.#assertLive();
+    const idx = checkNames(names, 'names').map((n, i) => {
       const j = this.#index.get(n as string);
       if (j === undefined) {
         throw rangeError(`names[${i}]`, `${JSON.stringify(n)} is not a tensor of this optimizer`);
@@ -374,7 +391,7 @@ export abstract class Optimizer<O extends object> {
   loadStateDict(dict: StateDict, opts: LoadOptions = {}): void {
     this.#assertLive();
     const spec = this.#spec;
-    const allowNonFinite = opts?.allowNonFinite === true;
+    const { allowNonFinite } = checkLoadOptions(opts);
     if (!dict || typeof dict !== 'object') {
       throw typeError('stateDict', `must be an object with state and param_groups, got ${describeType(dict)}`);
     }
@@ -403,7 +420,7 @@ export abstract class Optimizer<O extends object> {
           `is ${JSON.stringify(meta.optimizer)}, this optimizer is ${spec.name}`,
         );
       }
-      stepCalls = checkCount(meta.stepCalls, 'stateDict.downhill.stepCalls');
+      stepCalls = checkStepCount(meta.stepCalls, 'stateDict.downhill.stepCalls');
       if (meta.frozen !== undefined) {
         if (!Array.isArray(meta.frozen))
           throw typeError('stateDict.downhill.frozen', 'must be an array of param indices');
@@ -418,11 +435,22 @@ export abstract class Optimizer<O extends object> {
     // Options, as public values (schedules kept) and as wire rows for the layout.
     const options = param_groups.map((g, gi) => {
       const arg = `stateDict.param_groups[${gi}].`;
-      if (!g || typeof g !== 'object' || !Array.isArray(g.params)) throw typeError(`${arg}params`, 'must be an array');
+      checkObject(g, arg.slice(0, -1));
+      if (!Array.isArray(g.params))
+        throw typeError(`${arg}params`, `must be an array of param indices, got ${describeType(g.params)}`);
       const want = this.#groups[gi].params.length;
       if (g.params.length !== want) {
         throw rangeError(`${arg}params`, `has ${g.params.length} params, group ${gi} of this optimizer has ${want}`);
       }
+      g.params.forEach((id: unknown, j: number) => {
+        // PyTorch's ids are positions (or any ints it maps by position); anything else is a broken file.
+        if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) {
+          throw (typeof id === 'number' ? rangeError : typeError)(
+            `${arg}params[${j}]`,
+            `must be a param index (a non-negative integer), got ${typeof id === 'number' ? String(id) : describeType(id)}`,
+          );
+        }
+      });
       return this.#fromTorch(g, gi, arg);
     });
     const rows = options.map((o, gi) => this.#wireRow(o, `stateDict.param_groups[${gi}].`));
@@ -430,10 +458,11 @@ export abstract class Optimizer<O extends object> {
     const steps = new Float64Array(this.#entries.length);
     const writes: { row: number; k: number; values: ArrayLike<number> }[] = [];
     const rowOf = new Map(this.#order.map((pos, row) => [pos, row]));
-    for (const key of Object.keys(state)) {
+    for (const key of ownKeys(state, 'stateDict.state')) {
       const i = Number(key);
       const arg = `stateDict.state[${key}]`;
-      if (!/^\d+$/.test(key) || i >= this.#entries.length) {
+      // Canonical indices only: "01" and "1" would otherwise both load into tensor 1.
+      if (!/^(0|[1-9]\d*)$/.test(key) || i >= this.#entries.length) {
         throw rangeError(arg, `no parameter with index ${key} (this optimizer has ${this.#entries.length})`);
       }
       const entry = (state as Record<string, unknown>)[key];
@@ -441,11 +470,11 @@ export abstract class Optimizer<O extends object> {
         throw typeError(arg, `must be an object of step and buffers, got ${describeType(entry)}`);
       }
       const e = entry as Record<string, unknown>;
-      const count = checkCount(e.step, `${arg}.step`);
+      const count = checkStepCount(e.step, `${arg}.step`);
       steps[i] = count;
       const row = rowOf.get(i) as number;
       const known = new Set(['step', ...spec.state.map((s) => s.key)]);
-      for (const k of Object.keys(e)) {
+      for (const k of ownKeys(e, arg)) {
         if (!known.has(k)) {
           throw typeError(`${arg}.${k}`, `is not a state key of ${spec.name} (known: ${[...known].join(', ')})`);
         }
@@ -464,23 +493,17 @@ export abstract class Optimizer<O extends object> {
           );
         }
         const n = layout.len[row][k];
-        const values = s.len === 'scalar' && typeof v === 'number' ? [v] : checkStateArray(v, n, `${arg}.${s.key}`);
-        for (let j = 0; j < n; j++) {
-          const x = values[j];
-          const at = s.len === 'scalar' ? `${arg}.${s.key}` : `${arg}.${s.key}[${j}]`;
-          if (typeof x !== 'number') throw typeError(at, `must be a number, got ${describeType(x)}`);
-          if (!allowNonFinite && !Number.isFinite(x)) {
-            throw rangeError(
-              at,
-              `must be finite, got ${String(x)} (pass { allowNonFinite: true } to load a diverged state)`,
-            );
-          }
-          if (s.nonneg && x < 0) throw rangeError(at, `must be >= 0 (it is a ${s.key}), got ${String(x)}`);
-        }
+        const rules = { allowNonFinite, dtype: this.params.dtype, nonneg: s.nonneg, what: s.key };
+        const values =
+          s.len === 'scalar' && !isEncodedTensor(v) && !ArrayBuffer.isView(v) && !Array.isArray(v)
+            ? [checkStateNumber(v, `${arg}.${s.key}`, rules)]
+            : checkStateVector(v, n, `${arg}.${s.key}`, rules);
         writes.push({ row, k, values });
       });
     }
-    // Everything checked: write.
+    // Everything checked. The new state buffer is allocated before anything is written, so running
+    // out of memory (a RangeError) also leaves the optimizer as it was.
+    const fresh = this.params.heap.alloc(this.params.dtype, layout.total, `${spec.name} state`);
     options.forEach((o, gi) => {
       const g = this.#groups[gi] as Record<string, unknown>;
       for (const h of spec.hparams) if (typeof g[h.name] !== 'function') g[h.name] = o[h.name];
@@ -495,10 +518,9 @@ export abstract class Optimizer<O extends object> {
     this.#state = null;
     this.#layout = null;
     this.#layoutKey = '';
-    this.#relayout(rows, false);
-    const view = (this.#state as Buffer | null)?.view();
+    this.#relayout(rows, false, fresh);
+    const view = fresh.view();
     for (const w of writes) {
-      if (!view) break;
       const at = layout.at[w.row][w.k];
       for (let j = 0; j < layout.len[w.row][w.k]; j++) view[at + j] = w.values[j];
     }
@@ -526,6 +548,11 @@ export abstract class Optimizer<O extends object> {
     return this.#disposed;
   }
 
+  /** @internal for subclasses: throws a `BackendError` once this optimizer or its store is disposed. */
+  protected assertUsable(): void {
+    this.#assertLive();
+  }
+
   #assertLive(): void {
     if (this.#disposed) throw new BackendError(this.params.backend.name, `${this.#spec.name} used after dispose()`);
     this.params.assertLive();
@@ -535,7 +562,7 @@ export abstract class Optimizer<O extends object> {
 
   /** Unknown keys are a TypeError naming the key and what was probably meant. */
   #checkKeys(o: object, prefix: string, allowParams: boolean): void {
-    for (const k of Object.keys(o)) {
+    for (const k of ownKeys(o, prefix.slice(0, -1))) {
       if (allowParams && k === 'params') continue;
       if (this.#spec.hparams.some((h) => h.name === k)) continue;
       const s = suggest(this.#spec, k);
@@ -570,7 +597,15 @@ export abstract class Optimizer<O extends object> {
     for (const [k, v] of Object.entries(rest)) if (v !== undefined) merged[k] = v;
     this.#wireRow(merged, arg);
     // Membership is fixed (the table is computed from it); options stay writable, keys fixed.
-    Object.defineProperty(merged, 'params', { value: Object.freeze([...names]), enumerable: true, writable: false });
+    Object.defineProperty(merged, 'params', {
+      value: readOnly(
+        Object.freeze([...names]),
+        `paramGroups[${gi}].params`,
+        'is fixed once the group exists (use addParamGroup for new tensors)',
+      ),
+      enumerable: true,
+      writable: false,
+    });
     // PyTorch's `initial_lr`: set by the first scheduler on this optimizer (not an option).
     Object.defineProperty(merged, 'initialLr', { value: undefined, enumerable: false, writable: true });
     const group = this.#guardGroup(Object.seal(merged), gi);
@@ -725,11 +760,11 @@ export abstract class Optimizer<O extends object> {
    * re-laid out (existing slots copied, new ones set to their initial value) when an option
    * that decides a slot changes or a group is added.
    */
-  #relayout(rows: Float64Array[], membershipChanged: boolean): void {
+  #relayout(rows: Float64Array[], membershipChanged: boolean, given?: Buffer): void {
     const { layout, key } = this.#computeLayout(rows);
     if (key === this.#layoutKey && this.#state !== null && !membershipChanged) return;
     const heap = this.params.heap;
-    const fresh = heap.alloc(this.params.dtype, layout.total, `${this.#spec.name} state`);
+    const fresh = given ?? heap.alloc(this.params.dtype, layout.total, `${this.#spec.name} state`);
     const old = this.#state;
     const oldLayout = this.#layout;
     if (old && oldLayout) {
@@ -858,6 +893,22 @@ export function optimizerClass(name: string, arg = 'type'): GroupedOptimizerClas
   return cls as unknown as GroupedOptimizerClass;
 }
 
+/**
+ * A frozen object or array behind a proxy whose writes throw a `TypeError` naming `arg` (a frozen
+ * object alone throws V8's "Cannot assign to read only property", which names nothing of ours).
+ */
+function readOnly<T extends object>(target: T, arg: string, why: string): T {
+  const refuse = (key: string | symbol): never => {
+    throw typeError(typeof key === 'string' && !/^\d+$/.test(key) ? `${arg}.${key}` : arg, why);
+  };
+  return new Proxy(target, {
+    set: (_t, key) => refuse(key),
+    deleteProperty: (_t, key) => refuse(key),
+    defineProperty: (_t, key) => refuse(key),
+    setPrototypeOf: () => refuse('prototype'),
+  });
+}
+
 /** The param-group list: readable like an array, but its entries cannot be replaced, added or removed. */
 function guardList<T>(groups: T[], name: string): readonly T[] {
   Object.freeze(groups);
@@ -871,36 +922,15 @@ function guardList<T>(groups: T[], name: string): readonly T[] {
   });
 }
 
-function checkCount(v: unknown, arg: string): number {
-  if (typeof v !== 'number') throw typeError(arg, `must be a number, got ${describeType(v)}`);
-  if (!Number.isSafeInteger(v) || v < 0) {
-    throw rangeError(arg, `must be a whole number of steps in [0, 2^53), got ${String(v)}`);
-  }
-  return v;
-}
-
-/** A state buffer from a state dict: a typed array, a number array, or the JSON encoding. */
-function checkStateArray(v: unknown, n: number, arg: string): ArrayLike<number> {
-  let arr: unknown = v;
-  if (isEncodedTensor(v)) arr = decodeTensor(v, arg);
-  const typed = ArrayBuffer.isView(arr) && !(arr instanceof DataView);
-  if (arr instanceof BigInt64Array || arr instanceof BigUint64Array) {
-    throw typeError(arg, `must hold numbers, got a ${arr.constructor.name}`);
-  }
-  if (!Array.isArray(arr) && !typed) {
-    throw typeError(arg, `must be a Float32Array, Float64Array or array of numbers, got ${describeType(v)}`);
-  }
-  const a = arr as ArrayLike<number>;
-  if (a.length !== n) throw rangeError(arg, `length ${a.length} does not match the ${n} elements this slot holds`);
-  return a;
-}
-
 /** The JSON form of a state dict: typed arrays as exact base64 (see ts/state.ts). */
 function encodeStateDict(d: StateDict): unknown {
   const state: Record<string, Record<string, unknown>> = {};
   for (const [i, e] of Object.entries(d.state)) {
     state[i] = Object.fromEntries(
-      Object.entries(e).map(([k, v]) => [k, ArrayBuffer.isView(v) ? encodeTensor(v as FloatArray) : v]),
+      Object.entries(e).map(([k, v]) => [
+        k,
+        ArrayBuffer.isView(v) ? encodeTensor(v as FloatArray) : typeof v === 'number' ? encodeScalar(v) : v,
+      ]),
     );
   }
   return { state, param_groups: d.param_groups, downhill: d.downhill };

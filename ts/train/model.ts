@@ -196,6 +196,9 @@ class ModelData implements DeviceData {
     this.x.dispose();
     this.y.dispose();
   }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
 }
 
 /**

@@ -233,7 +233,12 @@ fn math(args: &mut [f64]) -> Result<()> {
         6.0 => crate::mathx::log1p(x),
         7.0 => crate::mathx::tanh(x),
         8.0 => crate::mathx::sigmoid(x),
-        f => return Err(Error::range("args[0]", format!("unknown function {f}"))),
+        f => {
+            return Err(Error::range(
+                "args[0]",
+                format!("unknown function {}", crate::spec::num(f)),
+            ))
+        }
     };
     Ok(())
 }
@@ -271,11 +276,13 @@ fn segments(args: &[f64], used: &[usize], lens: [usize; 3]) -> Result<(usize, us
     let count = *args
         .first()
         .ok_or_else(|| Error::type_("args", "missing the segment count"))?;
-    if !(count >= 0.0 && count.fract() == 0.0 && count <= (args.len() / 4) as f64) {
+    // Segment s takes args[1 + 4s .. 5 + 4s]: the count must leave room for all of them.
+    if !(count >= 0.0 && count.fract() == 0.0 && count <= ((args.len() - 1) / 4) as f64) {
         return Err(bad(
             0,
             format!(
-                "segment count {count} does not fit the {} numbers given",
+                "segment count {} does not fit the {} numbers given",
+                crate::spec::num(count),
                 args.len()
             ),
         ));

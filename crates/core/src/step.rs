@@ -264,9 +264,12 @@ impl<'a> Table<'a> {
                 "must be >= 1 (the count after this step)",
             ));
         }
+        // A matrix has no leading dimensions: batch 1. (A 2-D row with batch 0 and rows, cols > 0
+        // had numel 0 but sent matrix kernels through rows × cols elements of an empty slot.)
         let consistent = match ndim {
             0 => batch == 1 && rows == 1 && cols == 1 && numel == 1,
             1 => batch == 1 && rows == 1 && cols == numel,
+            2 => batch == 1 && rows.checked_mul(cols) == Some(numel),
             _ => batch.checked_mul(rows).and_then(|x| x.checked_mul(cols)) == Some(numel),
         };
         if !consistent {

@@ -106,9 +106,11 @@ pub const SPEC: Spec = Spec {
             torch: None,
             optax: Some("ns_steps"),
             optax_mask: None,
-            kind: Kind::Int(Domain::NON_NEG),
+            // Bounded as Muon's: each iteration is three matrix products, and an unbounded count
+            // (1e30 is an integer in the domain) would make one step run forever.
+            kind: Kind::Int(Domain::new(0.0, false, 100.0, true)),
             default: Def::Value(5.0),
-            doc: "Newton–Schulz iterations.",
+            doc: "Newton–Schulz iterations (below 100).",
         },
         HParam::real("momentum", None, Some("beta"), Domain::DECAY, 0.95, "Decay of the matrices' momentum (Optax's beta)."),
         HParam::real("eps", None, Some("eps"), Domain::NON_NEG, 1e-8, "Added to the norm the matrices are divided by, and to Adam's denominator."),
