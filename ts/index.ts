@@ -57,7 +57,7 @@ export {
   type PoolWorker,
   type WasmThreadsOptions,
 } from './backend/wasm-threads.js';
-export { fromJSON, toJSON } from './state.js';
+export { fromJSON, toJSON, type ElementRules } from './state.js';
 export { SPECS } from './generated/specs.js';
 export type { DomainData, HParamData, RuleData, SlotData, SpecData } from './spec.js';
 export * from './schedule/index.js';

@@ -37,6 +37,7 @@ export interface Buffer {
   dispose(): void;
   /** Whether `dispose()` was called (or the heap is gone). */
   readonly disposed: boolean;
+  /** `dispose()`, for `using` declarations. */
   [Symbol.dispose](): void;
 }
 
