@@ -260,6 +260,32 @@ describe.each(ready.map((b) => [b.name, b] as const))('identities and groups on 
     s.dispose();
   });
 
+  it('an option changed between steps takes effect at the next step, as a schedule of it would', () => {
+    // Steps reuse the previous step's checked options while none changed; every change must
+    // reach the core: lr, a flag that adds a slot, and a second group's options.
+    const run = (live: boolean) => {
+      const s = new ParamStore(backend, { a: { shape: [5], init: inputs(5, 7, 0) }, b: { shape: [3], init: 1 } });
+      const lr = (t: number) => (t < 2 ? 0.1 : t < 4 ? 0.05 : 0.02);
+      const o = new Adam(s, [{ params: ['a'] }, { params: ['b'], weightDecay: 0 }], { lr: live ? 0.1 : lr });
+      for (let t = 0; t < 6; t++) {
+        if (live && (t === 2 || t === 4)) {
+          o.paramGroups[0].lr = lr(t);
+          o.paramGroups[1].lr = lr(t);
+        }
+        if (t === 3) {
+          o.paramGroups[0].amsgrad = true;
+          o.paramGroups[1].weightDecay = 0.5;
+        }
+        s.grads.set(inputs(8, 40 + t, 0));
+        o.step();
+      }
+      const out = { params: bits(s.data), state: JSON.stringify(o.stateDict().state) };
+      s.dispose();
+      return out;
+    };
+    expect(run(true)).toEqual(run(false));
+  });
+
   it('stateBytes shows SGD with momentum keeping half of what Adam keeps', () => {
     const s = new ParamStore(backend, { w: [1000], b: [24] });
     expect(new SGD(s, { momentum: 0 }).stateBytes()).toBe(0);

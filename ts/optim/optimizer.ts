@@ -118,6 +118,14 @@ export abstract class Optimizer<O extends object> {
   readonly defaults: Readonly<Scheduled<O>>;
   readonly #spec: SpecData;
   readonly #groups: ParamGroup<O>[] = [];
+  /**
+   * Bumped whenever a group's options or the set of groups change. While it stands still and no
+   * option is a schedule function, a step reuses the wire rows (and so the checked options and
+   * the state layout) of the previous one: the per-step cost of the TS layer is then the table's
+   * step counts alone.
+   */
+  #optionsVersion = 0;
+  #rowsCache: { version: number; rows: Float64Array[] } | null = null;
   #groupsView: readonly ParamGroup<O>[] = Object.freeze([]);
   readonly #groupArgs: string[] = [];
   /** This optimizer's tensors in PyTorch's positional order (groups in order). */
@@ -274,8 +282,7 @@ export abstract class Optimizer<O extends object> {
     }
     const loss = closure ? closure() : undefined;
     this.#assertLive();
-    const rows = this.#wireRows();
-    this.#relayout(rows, false);
+    const rows = this.#stepRows();
     const table = this.#buildTable(rows);
     const { params, grads } = this.params.buffers;
     const scratch = this.#ensureScratch(table);
@@ -616,6 +623,7 @@ export abstract class Optimizer<O extends object> {
     }
     this.#groups.push(group);
     this.#groupArgs.push(arg);
+    this.#optionsVersion += 1;
     this.#groupsView = guardList([...this.#groups], this.#spec.name);
     const steps = new Float64Array(this.#entries.length);
     steps.set(this.#steps);
@@ -655,6 +663,7 @@ export abstract class Optimizer<O extends object> {
           if (h.kind !== 'real') throw typeError(arg(key), 'only real-valued options may be schedules');
         } else toWire(h, value, arg(key), this.params.dtype);
         t[key] = value;
+        this.#optionsVersion += 1;
         return true;
       },
       deleteProperty: (_t, key) => {
@@ -693,6 +702,20 @@ export abstract class Optimizer<O extends object> {
 
   #wireRows(): Float64Array[] {
     return this.#groups.map((g, gi) => this.#wireRow(g as Record<string, unknown>, this.#groupArgs[gi]));
+  }
+
+  /** The rows of this step: re-read (and the state re-laid out) only when the options moved. */
+  #stepRows(): Float64Array[] {
+    const c = this.#rowsCache;
+    if (c !== null && c.version === this.#optionsVersion && this.#state !== null) return c.rows;
+    const rows = this.#wireRows();
+    this.#relayout(rows, false);
+    const scheduled = this.#groups.some((g) =>
+      this.#spec.hparams.some((h) => typeof (g as Record<string, unknown>)[h.name] === 'function'),
+    );
+    // Schedule functions give new values every step: never cached.
+    this.#rowsCache = scheduled ? null : { version: this.#optionsVersion, rows };
+    return rows;
   }
 
   /** A group's options as a PyTorch param_group (PyTorch's keys; our name where PyTorch has none). */
