@@ -6,35 +6,21 @@
  * build without a warning; the page must fetch that file, pick WASM, and give the same bits as
  * Node for the same Adam run, with no console error and no failed request.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { extname, join, normalize, sep } from 'node:path';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { build, createLogger, type Rollup } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as repo from '../../ts/index.js';
 import { CI, ROOT } from '../helpers.js';
 import { ADAM_RUN, packAndInstall, type Installed } from '../pack.js';
+import { hasChromium, launch, serveDir, type Served } from './chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const built =
   existsSync(join(ROOT, 'dist', 'browser', 'index.js')) &&
   existsSync(join(ROOT, 'bindings', 'wasm', 'downhill_wasm_bg.wasm'));
-const run = (built && existsSync(CHROMIUM)) || CI;
-
-// The flags of test/browser/smoke.test.ts (without them Chromium keeps trying to reach Google's hosts).
-const FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const run = (built && hasChromium) || CI;
 
 const PAGE = `<!doctype html>
 <meta charset="utf-8">
@@ -57,27 +43,6 @@ window.result = (async () => {
 })().catch((e) => ({ error: String(e && e.stack) }));
 `;
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.wasm': 'application/wasm',
-};
-
-/** Serves a folder of static files, as any static host would serve Vite's output. */
-function serve(dir: string): Promise<Server> {
-  const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    const file = normalize(join(dir, path === '/' ? 'index.html' : path));
-    if (!file.startsWith(dir + sep) || !existsSync(file)) {
-      res.writeHead(404).end('not found');
-      return;
-    }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
-    res.end(readFileSync(file));
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
 interface PageResult {
   error?: string;
   report: { active: string; backends: { native: { available: boolean; reason: string } } };
@@ -91,9 +56,9 @@ describe.skipIf(!run)('a Vite build of a page importing the packed package, in h
   let out: string;
   let output: Rollup.RollupOutput;
   const warnings: string[] = [];
-  let server: Server;
+  let served: Served;
+  let browser: Awaited<ReturnType<typeof launch>>;
   let context: BrowserContext;
-  let profile: string;
 
   beforeAll(async () => {
     inst = packAndInstall();
@@ -121,19 +86,14 @@ describe.skipIf(!run)('a Vite build of a page importing the packed package, in h
       `bundler check: pack + offline install ${inst.ms.pack + inst.ms.packDependencies + inst.ms.install} ms, vite build ${Date.now() - t} ms`,
     );
 
-    server = await serve(out);
-    profile = mkdtempSync(join(tmpdir(), 'downhill-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: FLAGS,
-    });
+    served = await serveDir(out);
+    browser = await launch();
+    context = browser.context;
   }, 240_000);
 
   afterAll(async () => {
-    await context?.close();
-    await new Promise((r) => (server ? server.close(r) : r(undefined)));
-    if (profile) rmSync(profile, { recursive: true, force: true });
+    await browser?.close();
+    await served?.close();
     inst?.dispose();
   });
 
@@ -177,8 +137,7 @@ describe.skipIf(!run)('a Vite build of a page importing the packed package, in h
         wasmResponses.push({ url: r.url(), status: r.status(), type: r.headers()['content-type'] });
       else if (r.status() >= 400) errors.push(`HTTP ${r.status()}: ${r.url()}`);
     });
-    const { port } = server.address() as AddressInfo;
-    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.goto(`${served.origin}/`);
     const got = (await page.evaluate('window.result')) as PageResult;
     await page.close();
 

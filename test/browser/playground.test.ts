@@ -5,12 +5,10 @@
 // the MNIST training's batch losses, test accuracy and a prediction bit for bit on WASM. Any
 // console error or uncaught page error fails the test. Screenshots (desktop and 375 px wide) go
 // to test-artifacts/playground/ (git-ignored).
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize, sep } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS, functionById, settingsOf } from '../../playground/src/functions.js';
@@ -27,45 +25,14 @@ import {
 } from '../../ts/index.js';
 import { loadMnist } from '../../ts/node.js';
 import { backends, ROOT } from '../helpers.js';
+import { hasChromium, launch, serveDir, type Served } from './chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const built = existsSync(join(ROOT, 'bindings', 'wasm', 'downhill_wasm_bg.wasm'));
-const run = (built && existsSync(CHROMIUM)) || process.env.CI === 'true';
+const run = (built && hasChromium) || process.env.CI === 'true';
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'playground');
 
-const FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const DESKTOP = { width: 1280, height: 860 };
 const PHONE = { width: 375, height: 812 };
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.wasm': 'application/wasm',
-};
-
-function serve(dir: string): Promise<Server> {
-  const server = createServer((req, res) => {
-    let path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    if (path.endsWith('/')) path += 'index.html';
-    const file = normalize(join(dir, path));
-    if (!file.startsWith(dir + sep) || !existsSync(file) || !statSync(file).isFile()) {
-      res.writeHead(404).end('not found');
-      return;
-    }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
-    res.end(readFileSync(file));
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
 
 interface Row {
   optimizer: string;
@@ -161,9 +128,9 @@ describe("the playground's 2-D functions (the page's own model)", () => {
 
 describe.skipIf(!run)('the playground in headless Chromium', () => {
   let out: string;
-  let server: Server;
+  let served: Served;
+  let browser: Awaited<ReturnType<typeof launch>>;
   let context: BrowserContext;
-  let profile: string;
   let url: string;
 
   beforeAll(async () => {
@@ -173,22 +140,17 @@ describe.skipIf(!run)('the playground in headless Chromium', () => {
       logLevel: 'error',
       build: { outDir: out, emptyOutDir: true },
     });
-    server = await serve(out);
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-    profile = mkdtempSync(join(tmpdir(), 'downhill-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: FLAGS,
-      viewport: DESKTOP,
-    });
+    served = await serveDir(out);
+    url = `${served.origin}/`;
+    browser = await launch({ viewport: DESKTOP });
+    context = browser.context;
     mkdirSync(ARTIFACTS, { recursive: true });
   }, 120_000);
 
   afterAll(async () => {
-    await context?.close();
-    await new Promise((r) => (server ? server.close(r) : r(undefined)));
-    for (const d of [profile, out]) if (d) rmSync(d, { recursive: true, force: true });
+    await browser?.close();
+    await served?.close();
+    if (out) rmSync(out, { recursive: true, force: true });
   });
 
   /** A page whose console errors and uncaught errors are collected (each test expects none). */

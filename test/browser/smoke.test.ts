@@ -1,87 +1,46 @@
 // Browser smoke test: the package's browser entry and wasm module, loaded by a plain page in
 // headless Chromium (Debian's /usr/bin/chromium driven by playwright-core), give bit-identical
 // results to Node.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { extname, join, normalize, sep } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadWasm } from '../../ts/backend/wasm.js';
+import { fileIn, hasChromium, launch, serve, type Served } from './chromium.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WASM_DIR = join(ROOT, 'bindings', 'wasm');
-const PAGE = fileURLToPath(new URL('./page.html', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
-const built = existsSync(join(WASM_DIR, 'downhill_wasm_bg.wasm'));
-const run = (built && existsSync(CHROMIUM)) || process.env.CI === 'true';
-
-// Flags this closed network needs (without them Chromium keeps trying to reach Google's hosts).
-const FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.wasm': 'application/wasm',
-};
-
 const DIST_DIR = join(ROOT, 'dist');
+const PAGE = fileURLToPath(new URL('./page.html', import.meta.url));
+const built = existsSync(join(WASM_DIR, 'downhill_wasm_bg.wasm'));
+const run = (built && hasChromium) || process.env.CI === 'true';
 
-/** Serves `/` (the page), `/bindings/wasm/*` and the compiled package in `/dist/*`. */
-function serve(): Promise<Server> {
-  const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    let file: string | null = null;
-    if (path === '/' || path === '/index.html') file = PAGE;
-    else {
+describe.skipIf(!run)('wasm in headless Chromium', () => {
+  let served: Served;
+  let browser: Awaited<ReturnType<typeof launch>>;
+  let context: BrowserContext;
+
+  beforeAll(async () => {
+    // `/` the page, `/bindings/wasm/*` and the compiled package in `/dist/*`.
+    served = await serve((path) => {
+      if (path === '/' || path === '/index.html') return { file: PAGE };
       for (const [prefix, dir] of [
         ['/bindings/wasm/', WASM_DIR],
         ['/dist/', DIST_DIR],
       ] as const) {
-        if (!path.startsWith(prefix)) continue;
-        const f = normalize(join(dir, path.slice(prefix.length)));
-        if (f.startsWith(dir + sep) && existsSync(f)) file = f;
+        const file = path.startsWith(prefix) ? fileIn(dir, path.slice(prefix.length)) : null;
+        if (file) return { file };
       }
-    }
-    if (file === null) {
-      res.writeHead(404).end('not found');
-      return;
-    }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
-    res.end(readFileSync(file));
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-describe.skipIf(!run)('wasm in headless Chromium', () => {
-  let server: Server;
-  let context: BrowserContext;
-  let profile: string;
-
-  beforeAll(async () => {
-    server = await serve();
-    profile = mkdtempSync(join(tmpdir(), 'downhill-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: FLAGS,
+      return null;
     });
+    browser = await launch();
+    context = browser.context;
   }, 60_000);
 
   afterAll(async () => {
-    await context?.close();
-    await new Promise((r) => (server ? server.close(r) : r(undefined)));
-    if (profile) rmSync(profile, { recursive: true, force: true });
+    await browser?.close();
+    await served?.close();
   });
 
   it('the browser entry (dist/browser/index.js, an ES module) picks wasm in the browser and matches Node', async () => {
@@ -89,8 +48,7 @@ describe.skipIf(!run)('wasm in headless Chromium', () => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
     page.on('console', (m) => m.type() === 'error' && errors.push(`${m.text()} (${m.location().url})`));
-    const { port } = server.address() as AddressInfo;
-    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.goto(`${served.origin}/`);
     // A string, so vitest's transform leaves the page's own `import()` alone.
     const got = (await page.evaluate(`(async () => {
       const m = await import('/dist/browser/index.js');

@@ -11,44 +11,26 @@
 // and for MLP training steps (and the same bits as Node's wasm backend); what a trap does. Timed,
 // never asserted: single vs threaded, written to bench/results/wasm-threads.json.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { extname, join, normalize, sep } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadWasm } from '../../ts/backend/wasm.js';
 import * as lib from '../../ts/index.js';
+import { CHROMIUM, contentType, fileIn, hasChromium, launch, serve, type Served } from './chromium.js';
 import { hashOf, runMlp, runSteps, STEP_CASES } from './threads-cases.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const HERE = fileURLToPath(new URL('./', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
 const built = ['wasm', 'wasm-threads'].every((d) => existsSync(join(ROOT, 'bindings', d, 'downhill_wasm_bg.wasm')));
-const run = (built && existsSync(CHROMIUM)) || process.env.CI === 'true';
+const run = (built && hasChromium) || process.env.CI === 'true';
 const RESULTS = join(ROOT, 'bench', 'results', 'wasm-threads.json');
 
-// Flags this closed network needs (without them Chromium keeps trying to reach Google's hosts).
-const FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  // gc() in the pages and workers, for the test of forgotten stores.
-  '--js-flags=--expose-gc',
-];
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.wasm': 'application/wasm',
-};
+// gc() in the pages and workers, for the test of forgotten stores.
+const EXTRA_FLAGS = ['--js-flags=--expose-gc'];
 
 const ISOLATION = {
   'cross-origin-opener-policy': 'same-origin',
@@ -71,49 +53,28 @@ function transpiled(name: string): string | null {
  * `/iso/…` and `/plain/…`: `/` the page, `/dist/*` the compiled package, `/bindings/wasm*` both
  * builds, `/test/threads-*.js` this folder's worker and cases.
  */
-function serve(): Promise<Server> {
+function serveTest(): Promise<Served> {
   const dirs: [string, string][] = [
     ['/dist/', join(ROOT, 'dist')],
     ['/bindings/wasm/', join(ROOT, 'bindings', 'wasm')],
     ['/bindings/wasm-threads/', join(ROOT, 'bindings', 'wasm-threads')],
   ];
-  const server = createServer((req, res) => {
-    const full = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    if (full === '/favicon.ico') {
-      res.writeHead(204).end();
-      return;
-    }
+  return serve((full) => {
     const m = /^\/(iso|plain)(\/.*)$/.exec(full);
-    if (!m) {
-      res.writeHead(404).end('not found');
-      return;
-    }
+    if (!m) return null;
     const headers: Record<string, string> = m[1] === 'iso' ? { ...ISOLATION } : {};
     const path = m[2];
-    let body: string | Buffer | null = null;
-    let type = TYPES['.html'];
-    if (path === '/' || path === '/index.html') body = PAGE;
-    else if (path.startsWith('/test/') && path.endsWith('.js')) {
-      body = transpiled(path.slice('/test/'.length, -'.js'.length));
-      type = TYPES['.js'];
-    } else {
-      for (const [prefix, dir] of dirs) {
-        if (!path.startsWith(prefix)) continue;
-        const f = normalize(join(dir, path.slice(prefix.length)));
-        if (f.startsWith(dir + sep) && existsSync(f)) {
-          body = readFileSync(f);
-          type = TYPES[extname(f)] ?? 'application/octet-stream';
-        }
-      }
+    if (path === '/' || path === '/index.html') return { body: PAGE, type: contentType('page.html'), headers };
+    if (path.startsWith('/test/') && path.endsWith('.js')) {
+      const body = transpiled(path.slice('/test/'.length, -'.js'.length));
+      return body === null ? null : { body, type: contentType('module.js'), headers };
     }
-    if (body === null) {
-      res.writeHead(404, headers).end('not found');
-      return;
+    for (const [prefix, dir] of dirs) {
+      const file = path.startsWith(prefix) ? fileIn(dir, path.slice(prefix.length)) : null;
+      if (file) return { file, headers };
     }
-    res.writeHead(200, { ...headers, 'content-type': type });
-    res.end(body);
+    return null;
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
 interface WasmStatus {
@@ -163,26 +124,21 @@ interface TrapResult {
 const MLP_STEPS = 5;
 
 describe.skipIf(!run)('threaded WASM in headless Chromium', () => {
-  let server: Server;
+  let served: Served;
+  let browser: Awaited<ReturnType<typeof launch>>;
   let context: BrowserContext;
-  let profile: string;
   let origin: string;
 
   beforeAll(async () => {
-    server = await serve();
-    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    profile = mkdtempSync(join(tmpdir(), 'downhill-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: FLAGS,
-    });
+    served = await serveTest();
+    origin = served.origin;
+    browser = await launch({ args: EXTRA_FLAGS });
+    context = browser.context;
   }, 60_000);
 
   afterAll(async () => {
-    await context?.close();
-    await new Promise((r) => (server ? server.close(r) : r(undefined)));
-    if (profile) rmSync(profile, { recursive: true, force: true });
+    await browser?.close();
+    await served?.close();
   });
 
   async function open(kind: 'iso' | 'plain'): Promise<{ page: Page; errors: string[] }> {
@@ -293,7 +249,7 @@ describe.skipIf(!run)('threaded WASM in headless Chromium', () => {
     const got = await inWorker<Record<string, string>>(page, 'iso', { task: 'failures' });
     expect(got.threads).toMatch(/^RangeError: options\.threads: must be an integer in \[1, 256\], got 0/);
     expect(got.workerScript).toMatch(
-      /^BackendError: wasm backend: the threaded build's pool did not start: pool thread 0 could not load its script/,
+      /^BackendError: wasm backend: the threaded build's pool did not start: pool thread \d+ could not load its script/,
     );
     expect(got.singleModule).toMatch(
       /^BackendError: wasm backend: cannot compile the threaded module: the module imports no memory/,
