@@ -367,7 +367,7 @@ const la = (x) => x.map((v) => v.toFixed(2)).join(', ');
 md.push(
   `Machine: ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, Node ${m.node}, ${m.platform}; native pool ${poolThreads} threads. ` +
     `Load average ${la(m.loadavg.start)} at the start, ${la(m.loadavg.end)} at the end. ` +
-    `Each figure is the median of ${rounds} rounds; in every round each configuration (its own process) timed one batch of ≥ ${ms} ms, in rotating order. ${secs.toFixed(0)} s in all.` +
+    `Each figure is the median of ${rounds} rounds; in every round each configuration (its own process) ran an untimed batch and then timed one batch of ≥ ${ms} ms, in rotating order. ${secs.toFixed(0)} s in all.` +
     (cc ? ` C: ${cc}, OpenMP from 4096 elements.` : ''),
 );
 if (lambOverAdam !== undefined) md.push('', `LAMB / Adam on native at 1e6: ${times(lambOverAdam)}.`);
