@@ -413,12 +413,13 @@ export async function runMainJob(options: MainJobOptions = {}): Promise<MainJobR
     log(
       `comparison: ${entries.length} optimizers, same seed, data, model, schedule and budget (${epochs} epochs of batch ${batchSize})`,
     );
+    const width = Math.max(...entries.map((e) => e.label.length));
     for (const e of entries) {
       const same = e.label === mainEntry.label && e.lr === mainEntry.lr;
       const row = same ? main : await run(e, false);
       comparison.push(row);
       log(
-        `  ${e.label.padEnd(14)} lr ${String(e.lr).padEnd(6)} ${row.status === 'ok' ? `loss ${num4(row.finalLoss)}  test acc ${pct(row.testAccuracy)}  ${row.seconds?.toFixed(2)} s${same ? ' (the main run)' : ''}` : `${row.status}: ${row.reason}`}`,
+        `  ${e.label.padEnd(width)} lr ${String(e.lr).padEnd(6)} ${row.status === 'ok' ? `loss ${num4(row.finalLoss)}  test acc ${pct(row.testAccuracy)}  ${row.seconds?.toFixed(2)} s${same ? ' (the main run)' : ''}` : `${row.status}: ${row.reason}`}`,
       );
     }
   }
