@@ -25,11 +25,14 @@ pub const LANES: usize = 8;
 pub const MAX_BLOCKS: usize = 1024;
 pub const MIN_BLOCK: usize = 4096;
 
+/// Most threads a split uses.
+pub const MAX_THREADS: usize = 64;
+
 /// Number of threads a parallel call may use.
 pub fn threads() -> usize {
     #[cfg(feature = "threads")]
     {
-        rayon::current_num_threads().clamp(1, team::MAX_WORKERS)
+        rayon::current_num_threads().clamp(1, MAX_THREADS)
     }
     #[cfg(not(feature = "threads"))]
     {
@@ -97,14 +100,34 @@ pub fn for_ranges(
     ways: usize,
     f: &(impl Fn(Range<usize>) + Sync),
 ) {
-    #[cfg(feature = "threads")]
+    #[cfg(all(feature = "threads", not(target_arch = "wasm32")))]
     if ways > 1 && items > align {
         return team::for_ranges(items, align.max(1), item_len.max(1), ways, f);
+    }
+    #[cfg(all(feature = "threads", target_arch = "wasm32"))]
+    if ways > 1 && items > align {
+        return pool_ranges(items, align.max(1), ways, f);
     }
     let _ = (align, item_len, ways);
     if items > 0 {
         f(0..items)
     }
+}
+
+/// [`for_ranges`] on the threaded WebAssembly build. wasm32 has no `std::thread::spawn`, so the
+/// team cannot start its helpers there; the pieces go to rayon's pool instead, whose threads are
+/// Web Workers (`crates/wasm/src/pool.rs`), and the calling worker (never a page's main thread)
+/// waits for them. A few pieces per thread, on `align` boundaries, so that a late worker's share
+/// is taken by the others.
+#[cfg(all(feature = "threads", target_arch = "wasm32"))]
+fn pool_ranges(items: usize, align: usize, ways: usize, f: &(impl Fn(Range<usize>) + Sync)) {
+    use rayon::prelude::*;
+    let pieces = (ways * 4).min(items.div_ceil(align)).max(1);
+    let piece = items.div_ceil(pieces).div_ceil(align) * align;
+    let pieces = items.div_ceil(piece);
+    (0..pieces)
+        .into_par_iter()
+        .for_each(|k| f(k * piece..((k + 1) * piece).min(items)));
 }
 
 /// A mutable slice that the threads of one [`for_ranges`] call write in disjoint ranges.
@@ -400,7 +423,7 @@ pub fn sum<const K: usize>(
 /// when the caller is done is taken by the caller (the job is withdrawn from a helper that never
 /// woke). One caller at a time: a second concurrent caller (another Node worker thread, or a
 /// nested call) runs its loop alone.
-#[cfg(feature = "threads")]
+#[cfg(all(feature = "threads", not(target_arch = "wasm32")))]
 pub mod team {
     use std::ops::Range;
     use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
@@ -409,7 +432,7 @@ pub mod team {
     use std::time::{Duration, Instant};
 
     /// Most threads a split uses (the caller and 63 helpers).
-    pub const MAX_WORKERS: usize = 64;
+    pub const MAX_WORKERS: usize = super::MAX_THREADS;
     /// Pieces per thread: enough for the others to take over a late thread's share, few enough
     /// that a piece stays long.
     const PIECES: usize = 4;
