@@ -187,6 +187,7 @@ describe.skipIf(!built && !CI)('the packed package, installed without Rust or a 
       `bindings/native/downhill.${triple}.node`,
       'package.json',
       'README.md',
+      'LICENSE',
     ]) {
       expect(files, f).toContain(`package/${f}`);
     }
