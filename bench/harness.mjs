@@ -109,13 +109,12 @@ export async function measure(workers, setupLine, { rounds = 5, ms = 20 } = {}) 
       out.set(w, { skipped: a.replace(/^(skip|error) /, '') });
     }
   }
-  // The first batch of each worker sizes its batches and warms it up; it is not kept.
-  for (const w of live) await w.ask(`time ${ms}`);
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < live.length; k++) {
       const w = live[(k + r) % live.length];
-      // An untimed batch first: the process was idle while the others ran, and on this VM a
-      // core that idled runs slowly for a while (measured for C and native alike).
+      // An untimed batch first, not kept: a worker's first one sizes its batches; and the
+      // process was idle while the others ran, and on this VM a core that idled runs slowly
+      // for a while (measured for C and native alike).
       await w.ask(`time ${ms}`);
       const a = await w.ask(`time ${ms}`);
       const ns = Number(a);
