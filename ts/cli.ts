@@ -21,7 +21,7 @@ import {
 import { MLP_BACKENDS, MLP_KERNEL, runMlpBench, type MlpBackend, type MlpRow, type MlpSkip } from './bench/mlp.js';
 import { loadCases, runCase, type CaseResult, type Loaded } from './conformance/all.js';
 import './index.js';
-import { scheduleCommand, SCHEDULE_USAGE } from './schedule/cli.js';
+import { scheduleCommand } from './schedule/cli.js';
 import { trainCommand, TrainUsageError, TRAIN_FLAGS, TRAIN_USAGE } from './train/cli.js';
 import { VERSION } from './version.js';
 

@@ -3,7 +3,6 @@ import { rangeError, typeError } from '../errors.js';
 import * as check from './check.js';
 import {
   checkOptimizer,
-  decode,
   decodeList,
   encode,
   momentumKey,

@@ -23,7 +23,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { basename, dirname, join } from 'node:path';
 import { loadOptimizer, optimizerName, type TrainOptimizer } from './fit.js';
 import type { FloatArray } from '../backend/types.js';
-import type { AnyOptimizer, StateDict } from '../optim/optimizer.js';
+import type { StateDict } from '../optim/optimizer.js';
 import { fromJSON } from '../state.js';
 import { CheckpointError } from './errors.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';

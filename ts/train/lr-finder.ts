@@ -20,7 +20,6 @@
  */
 import { rangeError, typeError } from '../errors.js';
 import { checkDataFits, loadOptimizer, type TrainOptimizer } from './fit.js';
-import type { AnyOptimizer } from '../optim/optimizer.js';
 import { Rng } from '../random.js';
 import { describeType } from '../spec.js';
 import { checkBatchSize, Dataset, epochSeed, permutation, type DatasetInit } from './data.js';
