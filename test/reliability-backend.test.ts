@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { OP } from '../ts/generated/specs.js';
-import { Adam, BackendError, ParamStore } from '../ts/index.js';
+import { Adam, BackendError, loadBackend, ParamStore } from '../ts/index.js';
 import type { Buffer, Heap } from '../ts/backend/types.js';
 import { backends, ROOT } from './helpers.js';
 import { expectRefused } from './reliability-helpers.js';
@@ -158,6 +158,16 @@ describe.each(ready.map((b) => [b.name, b] as const))('raw heap on %s', (name, b
     const heap = backend.createHeap();
     expectRefused(() => heap.alloc('float64', Math.floor(lim.heapBytes / 8) + 1, 'state'), RangeError, 'state');
     heap.dispose();
+  });
+});
+
+describe('loadBackend', () => {
+  it('rejects a name that is not a backend with a TypeError naming it (it resolved undefined)', async () => {
+    for (const bad of [undefined, 'gpu', 'Native', 'auto', 1, null]) {
+      await expect(loadBackend(bad as never)).rejects.toThrow(
+        new TypeError(`name: must be one of native, wasm, js; got ${JSON.stringify(bad)}`),
+      );
+    }
   });
 });
 

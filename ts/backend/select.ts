@@ -35,8 +35,14 @@ export interface BackendReport {
 
 const loaded = new Map<BackendName, Promise<Backend>>();
 
-/** Loads one backend by name (cached; a failed load is retried on the next call). */
+/**
+ * Loads one backend by name (cached; a failed load is retried on the next call). A name that is
+ * not one of {@link BACKEND_NAMES} is a rejected `TypeError` naming `name`.
+ */
 export function loadBackend(name: BackendName): Promise<Backend> {
+  if (!(BACKEND_NAMES as readonly unknown[]).includes(name)) {
+    return Promise.reject(typeError('name', `must be one of ${BACKEND_NAMES.join(', ')}; got ${JSON.stringify(name)}`));
+  }
   let p = loaded.get(name);
   if (!p) {
     p = (async () => {
