@@ -37,7 +37,7 @@ const loaded = new Map<BackendName, Promise<Backend>>();
 
 /**
  * Loads one backend by name (cached; a failed load is retried on the next call). A name that is
- * not one of {@link BACKEND_NAMES} is a rejected `TypeError` naming `name`.
+ * not `native`, `wasm` or `js` is a rejected `TypeError` naming `name`.
  */
 export function loadBackend(name: BackendName): Promise<Backend> {
   if (!(BACKEND_NAMES as readonly unknown[]).includes(name)) {
