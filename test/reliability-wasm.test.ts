@@ -18,6 +18,8 @@ import {
   chain,
   ema,
   LBFGS,
+  loadWasmFrom,
+  loadWasmThreadsFrom,
   Lookahead,
   minimize,
   Model,
@@ -274,5 +276,19 @@ describe.each(ready.map((b) => [b.name, b] as const))('what failed calls allocat
     }
     expect(() => new LBFGS(s2).step(() => 0)).not.toThrow();
     s2.dispose();
+  });
+});
+
+describe('loading the WASM module from an explicit source', () => {
+  it('a source that is no URL, bytes or module is a TypeError naming `wasm` (it was a BackendError in V8 words)', async () => {
+    for (const bad of [42, null, undefined, {}, [0, 97, 115, 109], true]) {
+      await expect(loadWasmFrom(bad as never)).rejects.toThrow(
+        /^wasm: must be the \.wasm file's URL \(a string or a URL\), its bytes \(an ArrayBuffer or a view\) or a WebAssembly\.Module, got /,
+      );
+      await expect(loadWasmFrom(bad as never)).rejects.toBeInstanceOf(TypeError);
+      await expect(loadWasmThreadsFrom(bad as never)).rejects.toThrow(
+        /^wasm: must be the \.wasm file's URL \(a string or a URL\), its bytes \(an ArrayBuffer or a view\), got /,
+      );
+    }
   });
 });

@@ -19,7 +19,7 @@ import { BackendError, fromCoreError, rangeError } from '../errors.js';
 import type { DType } from '../spec.js';
 import type { BackendInfo, Limits } from './types.js';
 import { DTYPE_BYTES } from './types.js';
-import { Instance, WasmBackend, WasmBuffer, WasmHeap } from './wasm.js';
+import { checkWasmSource, Instance, WasmBackend, WasmBuffer, WasmHeap } from './wasm.js';
 
 /** The threaded module's exports beyond the single-threaded ones (crates/wasm/src/pool.rs). */
 interface PoolExports {
@@ -333,6 +333,7 @@ export async function loadWasmThreadsFrom(
   wasm: string | URL | ArrayBuffer | ArrayBufferView,
   options: WasmThreadsOptions = {},
 ): Promise<WasmThreadsBackend> {
+  checkWasmSource(wasm, false);
   const threads = options.threads ?? globalThis.navigator?.hardwareConcurrency ?? 1;
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
     throw rangeError('options.threads', `must be an integer in [1, ${MAX_THREADS}], got ${String(threads)}`);

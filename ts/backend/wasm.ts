@@ -18,7 +18,8 @@
  * The threaded build (wasm-threads.ts) reuses these classes with one shared instance for every
  * heap of a context: see ARCHITECTURE.md, "Threaded WASM".
  */
-import { BackendError, fromCoreError, rangeError } from '../errors.js';
+import { BackendError, fromCoreError, rangeError, typeError } from '../errors.js';
+import { describeType } from '../validate.js';
 import type { DType } from '../spec.js';
 import { checkDType, checkLength, checkRun } from './heap.js';
 import { importsFor, readText } from './wasm-imports.js';
@@ -444,12 +445,30 @@ export async function loadWasm(): Promise<WasmBackend> {
 }
 
 /**
+ * @internal Throws a `TypeError` naming `wasm` unless it is a `.wasm` source the loaders take:
+ * the file's URL (a string or a `URL`), its bytes, or (where `module`) a compiled module.
+ */
+export function checkWasmSource(wasm: unknown, module: boolean): void {
+  const ok =
+    typeof wasm === 'string' ||
+    wasm instanceof URL ||
+    wasm instanceof ArrayBuffer ||
+    ArrayBuffer.isView(wasm) ||
+    (module && wasm instanceof WebAssembly.Module);
+  if (!ok) {
+    const what = `the .wasm file's URL (a string or a URL), its bytes (an ArrayBuffer or a view)${module ? ' or a WebAssembly.Module' : ''}`;
+    throw typeError('wasm', `must be ${what}, got ${describeType(wasm)}`);
+  }
+}
+
+/**
  * Loads the backend from an explicit module (browsers, bundlers): the `.wasm` file's URL, its
  * bytes, or an already compiled module.
  */
 export async function loadWasmFrom(
   wasm: string | URL | ArrayBuffer | ArrayBufferView | WebAssembly.Module,
 ): Promise<WasmBackend> {
+  checkWasmSource(wasm, true);
   let module: WebAssembly.Module;
   try {
     if (wasm instanceof WebAssembly.Module) {
