@@ -11,7 +11,7 @@ import type { WasmHeap } from '../ts/backend/wasm.js';
 import { OP } from '../ts/generated/specs.js';
 import { Adam } from '../ts/optim/adam.js';
 import { Rng } from '../ts/random.js';
-import { InitRng, INIT_NAMES, type InitName } from '../ts/train/init.js';
+import { initDense, InitRng, INIT_NAMES, type InitName } from '../ts/train/init.js';
 import { Model, type Activation, type LossName, type ModelSpec } from '../ts/train/model.js';
 import { backends } from './helpers.js';
 
@@ -457,4 +457,28 @@ describe('initialisers', () => {
       for (const m of [...models, again, other]) m.dispose();
     },
   );
+});
+
+describe('initDense', () => {
+  it('refuses every bad argument by name before writing (an unknown name left the weights as they were)', () => {
+    const w = new Float64Array(6).fill(7);
+    const b = new Float64Array(2).fill(7);
+    const rng = new InitRng(1);
+    const cases: [() => void, ErrorConstructor, string][] = [
+      [() => initDense('nope' as InitName, rng, 3, 2, w, b), RangeError, 'name'],
+      [() => initDense('he_normal', {} as InitRng, 3, 2, w, b), TypeError, 'rng'],
+      [() => initDense('he_normal', rng, 0, 2, w, b), RangeError, 'inp'],
+      [() => initDense('he_normal', rng, 3, 1.5, w, b), RangeError, 'out'],
+      [() => initDense('he_normal', rng, 3, 2, new Float32Array(6) as never, b), TypeError, 'weight'],
+      [() => initDense('he_normal', rng, 3, 2, new Float64Array(5), b), RangeError, 'weight'],
+      [() => initDense('he_normal', rng, 3, 2, w, new Float64Array(3)), RangeError, 'bias'],
+    ];
+    for (const [run, type, arg] of cases) {
+      expect(run).toThrow(type);
+      expect(run).toThrow(new RegExp(`^${arg}: `));
+    }
+    expect([...w, ...b].every((x) => x === 7)).toBe(true);
+    initDense('he_normal', rng, 3, 2, w, b);
+    expect(b.every((x) => x === 0) && w.every((x) => x !== 7)).toBe(true);
+  });
 });

@@ -23,7 +23,9 @@
  * Biases start at zero except under `torch_default`. Values are drawn layer by layer, the weight
  * in row-major order, then the bias.
  */
+import { rangeError, typeError } from '../errors.js';
 import { ln } from '../kernels/mathx.js';
+import { describeType } from '../validate.js';
 
 /** The weight initialisations (`torch_default` is `nn.Linear`'s: Kaiming-uniform with a = √5). */
 export type InitName =
@@ -88,7 +90,10 @@ export class InitRng {
   }
 }
 
-/** Fills `weight` (`out × inp`, row-major) and `bias` (`out`) by `name`, drawing from `rng`. */
+/**
+ * Fills `weight` (`out × inp`, row-major) and `bias` (`out`) by `name`, drawing from `rng`. Every
+ * argument is checked (a `TypeError` or `RangeError` naming it) before anything is written.
+ */
 export function initDense(
   name: InitName,
   rng: InitRng,
@@ -97,6 +102,23 @@ export function initDense(
   weight: Float64Array,
   bias: Float64Array,
 ): void {
+  if (!INIT_NAMES.includes(name)) {
+    throw rangeError('name', `must be one of ${INIT_NAMES.join(', ')}, got ${JSON.stringify(name)}`);
+  }
+  if (!(rng instanceof InitRng)) throw typeError('rng', `must be an InitRng, got ${describeType(rng)}`);
+  for (const [arg, v] of [
+    ['inp', inp],
+    ['out', out],
+  ] as const) {
+    if (!Number.isSafeInteger(v) || v < 1) throw rangeError(arg, `must be a positive integer, got ${String(v)}`);
+  }
+  for (const [arg, a, n] of [
+    ['weight', weight, inp * out],
+    ['bias', bias, out],
+  ] as const) {
+    if (!(a instanceof Float64Array)) throw typeError(arg, `must be a Float64Array, got ${describeType(a)}`);
+    if (a.length !== n) throw rangeError(arg, `must hold ${n} elements, got ${a.length}`);
+  }
   const uniform = (bound: number, a: Float64Array) => {
     for (let i = 0; i < a.length; i++) a[i] = (2 * rng.uniform() - 1) * bound;
   };
