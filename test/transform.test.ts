@@ -257,3 +257,19 @@ describe('fit() with a chain and with schedule-free', () => {
     m2.dispose();
   });
 });
+
+describe('chain() arguments', () => {
+  it('names the item that is neither a transformation nor an optimizer, then asks for exactly one optimizer', () => {
+    const store = new ParamStore(ready[0], { w: { shape: [3], init: 1 } });
+    const opt = new SGD(store, { lr: 0.1 });
+    const other = new SGD(store, { lr: 0.1 });
+    const refused: [() => unknown, string][] = [
+      [() => chain(1 as never, 2 as never), 'items[0]: must be a transformation or an optimizer, got number'],
+      [() => chain(opt, 5 as never), 'items[1]: must be a transformation or an optimizer, got number'],
+      [() => chain(clipByGlobalNorm(1)), 'items: chain needs exactly one optimizer among its transformations'],
+      [() => chain(opt, ema(0.9), other), 'items: chain needs exactly one optimizer among its transformations'],
+    ];
+    for (const [run, message] of refused) expect(run).toThrow(new TypeError(message));
+    store.dispose();
+  });
+});

@@ -385,6 +385,12 @@ export class Chain {
   #disposed = false;
 
   constructor(items: readonly (Transform | AnyOptimizer)[]) {
+    items.forEach((x, i) => {
+      const transform = !!x && typeof x === 'object' && typeof (x as Transform).bind === 'function';
+      if (!transform && !(x instanceof Optimizer)) {
+        throw typeError(`items[${i}]`, `must be a transformation or an optimizer, got ${describeType(x)}`);
+      }
+    });
     const at = items.findIndex((x) => x instanceof Optimizer);
     if (at < 0 || items.slice(at + 1).some((x) => x instanceof Optimizer)) {
       throw typeError('items', 'chain needs exactly one optimizer among its transformations');
@@ -394,14 +400,8 @@ export class Chain {
     const names = opt.paramGroups.flatMap((g) => [...g.params]);
     const segments = rangesOf(store, names);
     const ctx: TransformContext = { store, segments, size: segments.reduce((n, s) => n + s.len, 0) };
-    const isTransform = (x: unknown, i: number): Transform => {
-      if (!x || typeof x !== 'object' || typeof (x as Transform).bind !== 'function') {
-        throw typeError(`items[${i}]`, `must be a transformation or an optimizer, got ${describeType(x)}`);
-      }
-      return x as Transform;
-    };
-    this.before = items.slice(0, at).map(isTransform);
-    this.after = items.slice(at + 1).map((x, i) => isTransform(x, at + 1 + i));
+    this.before = items.slice(0, at) as Transform[];
+    this.after = items.slice(at + 1) as Transform[];
     for (const t of [...this.before, ...this.after]) t.bind(ctx);
     this.optimizer = opt;
   }
