@@ -47,23 +47,22 @@ export function checkRun<B extends Buffer>(
   if (!Array.isArray(buffers))
     throw typeError('buffers', `must be an array of buffers or nulls, got ${describeType(buffers)}`);
   if (buffers.length > BUFFERS) throw rangeError('buffers', `holds ${buffers.length} entries; at most ${BUFFERS}`);
-  const out: (B | null)[] = [];
-  buffers.forEach((b: unknown, i: number) => {
-    const arg = `buffers[${i}]`;
-    if (b === null || b === undefined) {
-      out.push(null);
-      return;
-    }
+  // A plain loop (no closure, no template strings unless it throws): this runs on every step.
+  const out: (B | null)[] = new Array<B | null>(BUFFERS).fill(null);
+  for (let i = 0; i < buffers.length; i++) {
+    const b: unknown = buffers[i];
+    if (b === null || b === undefined) continue;
+    const arg = () => `buffers[${i}]`;
     if (!own(b))
-      throw typeError(arg, `must be a buffer allocated by this ${heap.backend.name} heap, got ${describeType(b)}`);
-    if (b.heap !== heap) throw typeError(arg, 'belongs to another heap (buffers of one call must share a heap)');
-    if (b.disposed) throw typeError(arg, 'buffer has been disposed');
-    if (b.dtype !== dt) throw typeError(arg, `holds ${b.dtype} elements, the call is ${dt}`);
-    const prev = out.indexOf(b);
-    if (prev >= 0) throw rangeError(arg, `must be a different buffer from buffers[${prev}]`);
-    out.push(b);
-  });
-  while (out.length < BUFFERS) out.push(null);
+      throw typeError(arg(), `must be a buffer allocated by this ${heap.backend.name} heap, got ${describeType(b)}`);
+    if (b.heap !== heap) throw typeError(arg(), 'belongs to another heap (buffers of one call must share a heap)');
+    if (b.disposed) throw typeError(arg(), 'buffer has been disposed');
+    if (b.dtype !== dt) throw typeError(arg(), `holds ${b.dtype} elements, the call is ${dt}`);
+    for (let j = 0; j < i; j++) {
+      if (out[j] === b) throw rangeError(arg(), `must be a different buffer from buffers[${j}]`);
+    }
+    out[i] = b;
+  }
   return out;
 }
 
@@ -117,8 +116,9 @@ export class ArrayHeapBuffer implements Buffer {
     readonly heap: ArrayHeap,
     readonly dtype: DType,
     readonly length: number,
+    data: FloatArray,
   ) {
-    this.#data = arrayFor(dtype, length);
+    this.#data = data;
   }
   get disposed(): boolean {
     return this.#data === null || this.heap.disposed;
@@ -139,13 +139,17 @@ export class ArrayHeapBuffer implements Buffer {
   }
 }
 
-/** A heap of typed arrays; `call` is the backend's core. */
+/**
+ * A heap of typed arrays; `call` is the backend's core, `make` makes a zeroed array (the native
+ * backend's comes from the addon, aligned to a cache line).
+ */
 export class ArrayHeap implements Heap {
   #disposed = false;
   #bytes = 0;
   constructor(
     readonly backend: Backend,
     private readonly call: (op: number, dtype: DType, args: Float64Array, views: (FloatArray | null)[]) => void,
+    private readonly make: (dtype: DType, length: number) => FloatArray = arrayFor,
   ) {}
   get disposed(): boolean {
     return this.#disposed;
@@ -163,7 +167,7 @@ export class ArrayHeap implements Heap {
           `above the ${gib(limits.heapBytes)} a store may use (${limits.why})`,
       );
     }
-    const b = new ArrayHeapBuffer(this, dt, n);
+    const b = new ArrayHeapBuffer(this, dt, n, this.make(dt, n));
     this.#bytes += bytes;
     return b;
   }
@@ -179,12 +183,9 @@ export class ArrayHeap implements Heap {
   }
   run(op: number, dtype: DType, args: Float64Array, buffers: readonly (Buffer | null)[]): void {
     const bufs = checkRun(this, op, dtype, args, buffers, (b): b is ArrayHeapBuffer => b instanceof ArrayHeapBuffer);
-    this.call(
-      op,
-      dtype,
-      args,
-      bufs.map((b) => (b === null ? null : b.view())),
-    );
+    const views: (FloatArray | null)[] = new Array<FloatArray | null>(bufs.length);
+    for (let i = 0; i < bufs.length; i++) views[i] = bufs[i]?.view() ?? null;
+    this.call(op, dtype, args, views);
   }
   dispose(): void {
     this.#disposed = true;

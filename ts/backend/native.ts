@@ -1,8 +1,8 @@
 /**
  * The native backend: the Rust core as a Node addon (crates/napi). Buffers are plain typed arrays
- * that the addon reads and writes in place, without copying: each call hands it the
- * `ArrayBuffer`s behind them (Node-API reads an `ArrayBuffer` for about half the cost of a typed
- * array).
+ * that the addon reads and writes in place, without copying. Each is a view that starts on a
+ * cache line of an ArrayBuffer 64 bytes longer than it needs (see `aligned` below); each call
+ * hands the addon the views themselves and the argument table's `ArrayBuffer`.
  *
  * Where the addon comes from, in napi-rs's per-platform layout (names as `napi build --platform`
  * gives them, e.g. `downhill.linux-x64-gnu.node`):
@@ -18,7 +18,10 @@ import { fileURLToPath } from 'node:url';
 import { fromCoreError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { ArrayHeap, arrayLimits, loadPhysicalMemory } from './heap.js';
-import { DTYPE_CODE, type Backend, type FloatArray } from './types.js';
+import { DTYPE_BYTES, DTYPE_CODE, type Backend, type DType, type FloatArray } from './types.js';
+
+/** Bytes a native buffer is allocated beyond its elements, to start them on a cache line. */
+const ALIGN_PAD = 64;
 
 /** The addon's exports (crates/napi/src/lib.rs). */
 interface Addon {
@@ -28,13 +31,15 @@ interface Addon {
     op: number,
     dtype: number,
     args: ArrayBuffer,
-    b0: ArrayBuffer | null,
-    b1: ArrayBuffer | null,
-    b2: ArrayBuffer | null,
-    b3: ArrayBuffer | null,
-    b4: ArrayBuffer | null,
-    b5: ArrayBuffer | null,
+    b0: FloatArray | null,
+    b1: FloatArray | null,
+    b2: FloatArray | null,
+    b3: FloatArray | null,
+    b4: FloatArray | null,
+    b5: FloatArray | null,
   ): void;
+  /** Bytes from the start of `buffer`'s data to its first 64-byte boundary. */
+  align(buffer: ArrayBuffer): number;
   testPanic(message: string): void;
 }
 
@@ -188,7 +193,7 @@ function loadAddon(): Addon {
       cause: err,
     });
   }
-  const missing = (['info', 'specs', 'call', 'testPanic'] as const).filter((k) => typeof mod[k] !== 'function');
+  const missing = (['info', 'specs', 'call', 'align', 'testPanic'] as const).filter((k) => typeof mod[k] !== 'function');
   if (missing.length > 0) {
     throw new Error(
       `native addon ${path} is stale: it lacks ${missing.join(', ')} (rebuild with \`npm run build:native\`)`,
@@ -207,16 +212,25 @@ export async function loadNative(): Promise<Backend> {
         op,
         DTYPE_CODE[dtype],
         args.buffer as ArrayBuffer,
-        (v[0]?.buffer as ArrayBuffer) ?? null,
-        (v[1]?.buffer as ArrayBuffer) ?? null,
-        (v[2]?.buffer as ArrayBuffer) ?? null,
-        (v[3]?.buffer as ArrayBuffer) ?? null,
-        (v[4]?.buffer as ArrayBuffer) ?? null,
-        (v[5]?.buffer as ArrayBuffer) ?? null,
+        v[0] ?? null,
+        v[1] ?? null,
+        v[2] ?? null,
+        v[3] ?? null,
+        v[4] ?? null,
+        v[5] ?? null,
       );
     } catch (err) {
       throw fromCoreError('native', err);
     }
+  };
+  // Each buffer is a view that starts on a cache line of an ArrayBuffer 64 bytes longer than it
+  // needs, so the core's vector loops over params, grads and state are aligned together (an
+  // ArrayBuffer's own data is 16-byte aligned); the addon says where the line starts.
+  const aligned = (dtype: DType, length: number): FloatArray => {
+    const size = DTYPE_BYTES[dtype];
+    const ab = new ArrayBuffer(length * size + ALIGN_PAD);
+    const at = a.align(ab);
+    return dtype === 'float32' ? new Float32Array(ab, at, length) : new Float64Array(ab, at, length);
   };
   let infoCache: ReturnType<Addon['info']> | null = null;
   const backend: Backend = {
@@ -235,7 +249,7 @@ export async function loadNative(): Promise<Backend> {
           call(op, dtype, whole, views);
           args.set(whole);
         } else call(op, dtype, args, views);
-      }),
+      }, aligned),
   };
   return backend;
 }

@@ -104,7 +104,7 @@ export function parseTable(args: Float64Array, arenaLen: number, dtype: DType): 
   return { spec, rows, groups: g };
 }
 
-/** `layout_len`: each slot's region length and the total. */
+/** `Table::regions` and `Table::state_len` (step.rs): each slot's region length and the total. */
 export function layoutLen(t: Table): { per: number[]; total: number } {
   const per = t.spec.state.map((s) =>
     t.rows.reduce((sum, r) => sum + (hasSlot(t.spec, s, r.hp, r.shape) ? slotLength(s, r.shape) : 0), 0),

@@ -167,8 +167,8 @@ fn typed<T: Real>(op: u32, args: &mut [f64], bufs: [&mut [u8]; BUFFERS]) -> Resu
                     params_len
                 },
             )?;
-            out[0] = step::layout_len(&t)?.1 as f64;
-            out[1] = step::scratch_len(&t)? as f64;
+            out[0] = t.state_len() as f64;
+            out[1] = t.scratch_len() as f64;
             Ok(())
         }
         MATH => math(args),
@@ -194,7 +194,7 @@ fn step_op<T: Real>(
         ));
     }
     let table = Table::parse::<T>(args, p.len())?;
-    let (_, state_len) = step::layout_len(&table)?;
+    let state_len = table.state_len();
     if s.len() != state_len {
         return Err(Error::range(
             "state",
@@ -204,7 +204,7 @@ fn step_op<T: Real>(
             ),
         ));
     }
-    let need = step::scratch_len(&table)?;
+    let need = table.scratch_len();
     if scratch.len() < need {
         return Err(Error::range(
             "scratch",

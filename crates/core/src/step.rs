@@ -20,7 +20,7 @@
 //! All state of one optimizer is one buffer. It is slot-major: for each slot of the spec in
 //! order, for each tensor row in order, the slot's elements if the slot exists for that tensor
 //! ([`Spec::has_slot`], [`Len::of`]). The TypeScript layer computes the same layout from the
-//! generated spec to read and write state dicts; [`layout_len`] is its length.
+//! generated spec to read and write state dicts; [`Table::state_len`] is its length.
 //!
 //! # Pipeline per tensor
 //!
@@ -114,18 +114,25 @@ pub trait Tensorwise: 'static {
     );
 }
 
-/// A checked step table.
+/// A checked step table, its rows decoded once (a step reads each several times: to check the
+/// state buffer's length, to lay out the slots, to run).
 pub struct Table<'a> {
     pub spec: &'static Spec,
     pub parallel: bool,
     groups: &'a [f64],
-    tensors: &'a [f64],
     h: usize,
     g: usize,
+    rows: Vec<Tensor<'a>>,
+    /// Length of each slot for each row (0: the slot does not exist for it).
+    slot_lens: Vec<[usize; MAX_SLOTS]>,
+    /// Length of each slot's region of the state buffer.
+    regions: [usize; MAX_SLOTS],
 }
 
 fn whole(v: f64, arg: impl FnOnce() -> String) -> Result<usize> {
-    if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= MAX_SAFE {
+    // `v as u64` saturates (NaN gives 0), so the round trip holds exactly for whole numbers in
+    // range; unlike `fract()`, it needs no libm call on the baseline x86-64 target.
+    if (0.0..=MAX_SAFE).contains(&v) && (v as u64) as f64 == v {
         Ok(v as usize)
     } else {
         Err(Error::range(
@@ -188,17 +195,19 @@ impl<'a> Table<'a> {
         for (gi, hp) in groups.chunks_exact(h.max(1)).take(g).enumerate() {
             spec.check_group::<T>(hp, &|name| format!("groups[{gi}].{name}"))?;
         }
-        let table = Table {
+        let mut table = Table {
             spec,
             parallel: flags & 1 == 1,
             groups,
-            tensors,
             h,
             g,
+            rows: Vec::with_capacity(k),
+            slot_lens: Vec::with_capacity(k),
+            regions: [0; MAX_SLOTS],
         };
         let mut end_prev = 0usize;
         for i in 0..k {
-            let t = table.row(i)?;
+            let t = table.decode_row(tensors, i)?;
             if t.offset < end_prev {
                 return Err(Error::range(
                     format!("tensors[{i}].offset"),
@@ -218,6 +227,15 @@ impl<'a> Table<'a> {
                     ),
                 ));
             }
+            let mut lens = [0usize; MAX_SLOTS];
+            for (k, s) in spec.state.iter().enumerate() {
+                if spec.has_slot(s, t.hp, &t.shape) {
+                    lens[k] = s.len.of(&t.shape);
+                    table.regions[k] += lens[k];
+                }
+            }
+            table.rows.push(t);
+            table.slot_lens.push(lens);
         }
         Ok(table)
     }
@@ -227,11 +245,11 @@ impl<'a> Table<'a> {
     }
 
     pub fn len(&self) -> usize {
-        self.tensors.len() / TENSOR_STRIDE
+        self.rows.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.tensors.is_empty()
+        self.rows.is_empty()
     }
 
     /// The hyperparameters of group `g`.
@@ -239,9 +257,15 @@ impl<'a> Table<'a> {
         &self.groups[g * self.h..(g + 1) * self.h]
     }
 
-    /// Decodes and checks tensor row `i`.
-    pub fn row(&self, i: usize) -> Result<Tensor<'a>> {
-        let r = &self.tensors[i * TENSOR_STRIDE..(i + 1) * TENSOR_STRIDE];
+    /// Tensor row `i`.
+    #[inline]
+    pub fn row(&self, i: usize) -> Tensor<'a> {
+        self.rows[i]
+    }
+
+    /// Decodes and checks row `i` of `tensors` (the groups must be in place).
+    fn decode_row(&self, tensors: &'a [f64], i: usize) -> Result<Tensor<'a>> {
+        let r = &tensors[i * TENSOR_STRIDE..(i + 1) * TENSOR_STRIDE];
         let name = |c: &str| format!("tensors[{i}].{c}");
         let offset = whole(r[0], || name("offset"))?;
         let numel = whole(r[1], || name("numel"))?;
@@ -304,36 +328,31 @@ impl<'a> Table<'a> {
     }
 
     /// Length of slot `k` for tensor `t` (0 when the slot does not exist for it).
+    #[inline]
     pub fn slot_len(&self, k: usize, t: &Tensor<'_>) -> usize {
-        let s = &self.spec.state[k];
-        if self.spec.has_slot(s, t.hp, &t.shape) {
-            s.len.of(&t.shape)
-        } else {
-            0
-        }
+        self.slot_lens[t.index][k]
     }
-}
 
-/// Length of each slot's region and of the whole state buffer.
-pub fn layout_len(table: &Table<'_>) -> Result<([usize; MAX_SLOTS], usize)> {
-    let mut per = [0usize; MAX_SLOTS];
-    for i in 0..table.len() {
-        let t = table.row(i)?;
-        for (k, p) in per.iter_mut().enumerate().take(table.spec.state.len()) {
-            *p += table.slot_len(k, &t);
-        }
+    /// Length of each slot's region of the state buffer.
+    pub fn regions(&self) -> [usize; MAX_SLOTS] {
+        self.regions
     }
-    Ok((per, per.iter().sum()))
-}
 
-/// Scratch elements a step of this table needs.
-pub fn scratch_len(table: &Table<'_>) -> Result<usize> {
-    let entry = crate::registry::entry(table.spec.id).expect("parsed tables have registered specs");
-    let mut need = 0;
-    for i in 0..table.len() {
-        need = need.max((entry.scratch)(&table.row(i)?.shape));
+    /// Length of the whole state buffer.
+    pub fn state_len(&self) -> usize {
+        self.regions.iter().sum()
     }
-    Ok(need)
+
+    /// Scratch elements a step of this table needs.
+    pub fn scratch_len(&self) -> usize {
+        let entry =
+            crate::registry::entry(self.spec.id).expect("parsed tables have registered specs");
+        self.rows
+            .iter()
+            .map(|t| (entry.scratch)(&t.shape))
+            .max()
+            .unwrap_or(0)
+    }
 }
 
 /// Takes the first `n` elements off the front of `rest`.
@@ -361,8 +380,8 @@ fn init_slots<T: Real>(spec: &Spec, hp: &[f64], slots: &mut [&mut [T]; MAX_SLOTS
     }
 }
 
-/// Runs a checked step. `state` must be exactly [`layout_len`] long and `scratch` at least
-/// [`scratch_len`]; the caller ([`crate::ops`]) has checked both.
+/// Runs a checked step. `state` must be exactly [`Table::state_len`] long and `scratch` at least
+/// [`Table::scratch_len`]; the caller ([`crate::ops`]) has checked both.
 pub type RunFn<T> = fn(&Table<'_>, &mut [T], &[T], &mut [T], &mut [T]) -> Result<()>;
 
 /// A run of adjacent tensors with the same step and plan, gathered before it is applied.
@@ -386,8 +405,7 @@ pub fn run_elementwise<A: Elementwise, T: Real>(
     _scratch: &mut [T],
 ) -> Result<()> {
     let spec = A::SPEC;
-    let (per, _) = layout_len(table)?;
-    let mut slot = regions(state, &per);
+    let mut slot = regions(state, &table.regions());
     let scalar = |k: usize| spec.state[k].len == Len::Scalar;
     let n_slots = spec.state.len();
     let mut rest_p: &mut [T] = params;
@@ -411,7 +429,7 @@ pub fn run_elementwise<A: Elementwise, T: Real>(
 
     let mut run: Option<Run<'_, A::Plan<T>>> = None;
     for i in 0..table.len() {
-        let t = table.row(i)?;
+        let t = table.row(i);
         if t.skip {
             // A frozen tensor: its slot regions are passed over, nothing is written.
             if let Some(r) = run.take() {
@@ -489,14 +507,13 @@ pub fn run_tensorwise<A: Tensorwise, T: Real>(
 ) -> Result<()> {
     let spec = A::SPEC;
     for i in 0..table.len() {
-        A::check(&table.row(i)?)?;
+        A::check(&table.row(i))?;
     }
-    let (per, _) = layout_len(table)?;
-    let mut slot = regions(state, &per);
+    let mut slot = regions(state, &table.regions());
     let mut rest_p: &mut [T] = params;
     let mut pos = 0usize;
     for i in 0..table.len() {
-        let t = table.row(i)?;
+        let t = table.row(i);
         take(&mut rest_p, t.offset - pos);
         let p = take(&mut rest_p, t.shape.numel);
         pos = t.offset + t.shape.numel;
@@ -530,6 +547,19 @@ fn apply_par<A: Elementwise, T: Real>(
 ) {
     let n = p.len();
     let ways = par::ways(n, parallel, par::PAR_MIN_LEN);
+    // The elements before the params' first cache-line boundary run apart, so the vector body
+    // (and every thread's piece) starts aligned; element-wise, so the split changes no bit.
+    let head = par::head_len(p);
+    let (p0, p) = p.split_at_mut(head);
+    let (g0, g) = par::cut(g, head);
+    let (a0, s0) = par::cut_mut(s0, head);
+    let (b0, s1) = par::cut_mut(s1, head);
+    let (c0, s2) = par::cut_mut(s2, head);
+    let (d0, s3) = par::cut_mut(s3, head);
+    if head > 0 {
+        apply_dispatch::<A, T>(pl, p0, g0, a0, b0, c0, d0);
+    }
+    let n = n - head;
     if ways <= 1 {
         return apply_dispatch::<A, T>(pl, p, g, s0, s1, s2, s3);
     }

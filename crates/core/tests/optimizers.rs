@@ -149,6 +149,67 @@ fn adamw_with_zero_decay_equals_adam_bit_for_bit() {
 }
 
 #[test]
+fn a_step_gives_the_same_bits_wherever_its_arrays_start() {
+    // The element-wise driver runs the elements before the params' first cache-line boundary
+    // apart. Params, grads and state at every offset within a cache line (relative to each
+    // other too), on one thread and split, must give the bits of a plain in-order loop.
+    let n = 70_001;
+    let mut gen = Gen(11);
+    let (p0, g0) = (gen.vec32(n), gen.vec32(n));
+    let hp = vec![0.01, 0.9, 0.99, 1e-8, 0.1, 0.0, 0.0, 1.0];
+    let t = |parallel| {
+        table(
+            1,
+            std::slice::from_ref(&hp),
+            &[T {
+                dims: vec![n],
+                group: 0,
+                step: 1,
+            }],
+            parallel,
+        )
+    };
+    let mut want_p = p0.clone();
+    let mut want_s = vec![0.0f32; 2 * n];
+    step32(
+        &t(false),
+        &mut want_p,
+        &mut g0.clone(),
+        &mut want_s,
+        &mut [],
+    )
+    .unwrap();
+    for (k, parallel) in [(0, false), (1, false), (5, true), (15, true), (16, false)] {
+        let (mut pb, mut gb, mut sb) = (
+            vec![0.0f32; n + 32],
+            vec![0.0f32; n + 32],
+            vec![0.0f32; 2 * n + 32],
+        );
+        let (pk, gk, sk) = (k, (k + 3) % 16, (k + 7) % 16);
+        pb[pk..pk + n].copy_from_slice(&p0);
+        gb[gk..gk + n].copy_from_slice(&g0);
+        let (p, g, s) = (
+            &mut pb[pk..pk + n],
+            &mut gb[gk..gk + n],
+            &mut sb[sk..sk + 2 * n],
+        );
+        step32(&t(parallel), p, g, s, &mut []).unwrap();
+        assert!(
+            p.iter()
+                .zip(&want_p)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "params at {k}"
+        );
+        assert!(
+            s.iter()
+                .zip(&want_s)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "state at {k}"
+        );
+    }
+}
+
+#[test]
 fn merged_tensors_and_threads_give_the_same_bits_as_one_by_one() {
     // Three tensors in one group: the driver merges them into one loop (and splits it across
     // threads); stepping each tensor in its own table must give the same bits.
