@@ -25,7 +25,7 @@ describe.skipIf(!native)('native addon', () => {
     s.dispose();
   });
 
-  it('views each buffer from a cache line, and takes typed arrays at any offset as the core\'s buffers', () => {
+  it("views each buffer from a cache line, and takes typed arrays at any offset as the core's buffers", () => {
     const addon = createRequire(import.meta.url)(nativeAddonLocation().path) as {
       align(b: ArrayBuffer): number;
       call(op: number, dtype: number, args: ArrayBuffer, ...b: (ArrayBufferView | ArrayBuffer | null)[]): void;

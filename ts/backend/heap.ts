@@ -52,14 +52,17 @@ export function checkRun<B extends Buffer>(
   for (let i = 0; i < buffers.length; i++) {
     const b: unknown = buffers[i];
     if (b === null || b === undefined) continue;
-    const arg = () => `buffers[${i}]`;
     if (!own(b))
-      throw typeError(arg(), `must be a buffer allocated by this ${heap.backend.name} heap, got ${describeType(b)}`);
-    if (b.heap !== heap) throw typeError(arg(), 'belongs to another heap (buffers of one call must share a heap)');
-    if (b.disposed) throw typeError(arg(), 'buffer has been disposed');
-    if (b.dtype !== dt) throw typeError(arg(), `holds ${b.dtype} elements, the call is ${dt}`);
+      throw typeError(
+        `buffers[${i}]`,
+        `must be a buffer allocated by this ${heap.backend.name} heap, got ${describeType(b)}`,
+      );
+    if (b.heap !== heap)
+      throw typeError(`buffers[${i}]`, 'belongs to another heap (buffers of one call must share a heap)');
+    if (b.disposed) throw typeError(`buffers[${i}]`, 'buffer has been disposed');
+    if (b.dtype !== dt) throw typeError(`buffers[${i}]`, `holds ${b.dtype} elements, the call is ${dt}`);
     for (let j = 0; j < i; j++) {
-      if (out[j] === b) throw rangeError(arg(), `must be a different buffer from buffers[${j}]`);
+      if (out[j] === b) throw rangeError(`buffers[${i}]`, `must be a different buffer from buffers[${j}]`);
     }
     out[i] = b;
   }

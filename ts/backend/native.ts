@@ -193,7 +193,9 @@ function loadAddon(): Addon {
       cause: err,
     });
   }
-  const missing = (['info', 'specs', 'call', 'align', 'testPanic'] as const).filter((k) => typeof mod[k] !== 'function');
+  const missing = (['info', 'specs', 'call', 'align', 'testPanic'] as const).filter(
+    (k) => typeof mod[k] !== 'function',
+  );
   if (missing.length > 0) {
     throw new Error(
       `native addon ${path} is stale: it lacks ${missing.join(', ')} (rebuild with \`npm run build:native\`)`,
@@ -242,14 +244,18 @@ export async function loadNative(): Promise<Backend> {
     limits: arrayLimits,
     specsJson: () => a.specs(),
     createHeap: () =>
-      new ArrayHeap(backend, (op, dtype, args, views) => {
-        // The addon reads whole ArrayBuffers; args must be one too (callers allocate it so).
-        if (args.byteOffset !== 0 || args.byteLength !== args.buffer.byteLength) {
-          const whole = new Float64Array(args);
-          call(op, dtype, whole, views);
-          args.set(whole);
-        } else call(op, dtype, args, views);
-      }, aligned),
+      new ArrayHeap(
+        backend,
+        (op, dtype, args, views) => {
+          // The addon reads whole ArrayBuffers; args must be one too (callers allocate it so).
+          if (args.byteOffset !== 0 || args.byteLength !== args.buffer.byteLength) {
+            const whole = new Float64Array(args);
+            call(op, dtype, whole, views);
+            args.set(whole);
+          } else call(op, dtype, args, views);
+        },
+        aligned,
+      ),
   };
   return backend;
 }
