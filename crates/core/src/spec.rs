@@ -353,14 +353,15 @@ impl Spec {
 
     /// Whether `slot` exists for a tensor of `shape` in a group with hyperparameters `hp`.
     pub fn has_slot(&self, slot: &Slot, hp: &[f64], shape: &Shape) -> bool {
+        self.slot_switched_on(slot, hp) && slot_fits(slot, shape)
+    }
+
+    /// The options' half of [`Spec::has_slot`]: false when `hp` switches the slot off (its
+    /// condition names an option), true for a slot whose condition is the shape's.
+    pub fn slot_switched_on(&self, slot: &Slot, hp: &[f64]) -> bool {
         match slot.when {
-            When::Always => true,
-            When::Flag(name) => hp[self.hp_index(name)] != 0.0,
-            When::NonZero(name) => hp[self.hp_index(name)] != 0.0,
-            When::Factored => shape.factored(),
-            When::NotFactored => !shape.factored(),
-            When::Matrix => shape.ndim == 2,
-            When::NotMatrix => shape.ndim != 2,
+            When::Flag(name) | When::NonZero(name) => hp[self.hp_index(name)] != 0.0,
+            _ => true,
         }
     }
 
@@ -388,6 +389,18 @@ impl Spec {
             }
         }
         Ok(())
+    }
+}
+
+/// The shape's half of [`Spec::has_slot`]: false when `shape` rules the slot out, true for a
+/// slot whose condition is an option's.
+pub fn slot_fits(slot: &Slot, shape: &Shape) -> bool {
+    match slot.when {
+        When::Factored => shape.factored(),
+        When::NotFactored => !shape.factored(),
+        When::Matrix => shape.ndim == 2,
+        When::NotMatrix => shape.ndim != 2,
+        When::Always | When::Flag(_) | When::NonZero(_) => true,
     }
 }
 

@@ -210,6 +210,70 @@ fn a_step_gives_the_same_bits_wherever_its_arrays_start() {
 }
 
 #[test]
+fn interleaved_groups_and_steps_plan_each_tensor_as_alone() {
+    // The driver reuses a plan while group and step repeat; tensors that alternate between two
+    // groups and two step counts must still get their own group's and step's plan.
+    let n = 40;
+    let groups = [
+        vec![0.01, 0.9, 0.99, 1e-8, 0.1, 0.0, 0.0, 0.0],
+        vec![0.5, 0.8, 0.9, 1e-3, 0.0, 0.0, 0.0, 0.0],
+    ];
+    let rows: Vec<(usize, u64)> = vec![(0, 3), (0, 3), (1, 3), (1, 1), (0, 1), (0, 3)];
+    let mut gen = Gen(13);
+    let p0 = gen.vec32(n * rows.len());
+    let g0 = gen.vec32(n * rows.len());
+    let s0 = gen
+        .vec32(2 * n * rows.len())
+        .iter()
+        .map(|x| x.abs())
+        .collect::<Vec<f32>>();
+    let ts: Vec<T> = rows
+        .iter()
+        .map(|&(group, step)| T {
+            dims: vec![n],
+            group,
+            step,
+        })
+        .collect();
+    let (mut p, mut st) = (p0.clone(), s0.clone());
+    step32(
+        &table(1, &groups, &ts, false),
+        &mut p,
+        &mut g0.clone(),
+        &mut st,
+        &mut [],
+    )
+    .unwrap();
+    let k = rows.len() * n;
+    for (j, &(group, step)) in rows.iter().enumerate() {
+        let r = j * n..(j + 1) * n;
+        let mut q = p0[r.clone()].to_vec();
+        let mut sj = [&s0[r.clone()], &s0[k + j * n..k + (j + 1) * n]].concat();
+        let one = table(
+            1,
+            std::slice::from_ref(&groups[group]),
+            &[T {
+                dims: vec![n],
+                group: 0,
+                step,
+            }],
+            false,
+        );
+        step32(&one, &mut q, &mut g0[r.clone()].to_vec(), &mut sj, &mut []).unwrap();
+        assert!(
+            q.iter()
+                .zip(&p[r.clone()])
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "tensor {j}"
+        );
+        assert!(sj[n..]
+            .iter()
+            .zip(&st[k + j * n..k + (j + 1) * n])
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
+}
+
+#[test]
 fn merged_tensors_and_threads_give_the_same_bits_as_one_by_one() {
     // Three tensors in one group: the driver merges them into one loop (and splits it across
     // threads); stepping each tensor in its own table must give the same bits.
