@@ -634,13 +634,24 @@ pub mod team {
     const BACK_OFF_CALLS: u32 = 64;
 
     /// Backs off from the team when the other cores are busy. A call missed when the helpers
-    /// ran none of its pieces (they were asleep or descheduled the whole time) or the caller
-    /// waited for their last pieces for more than half of its own working time (a helper
-    /// was preempted in the middle of one): on a machine whose other cores run other work, a
-    /// split then costs more than it brings (measured 1.5× slower than one thread at 1e5 with
-    /// the load average at 11 on 2 cores). The same bits either way.
-    fn note_call(helper_pieces: u32, waited: Duration, worked: Duration) {
+    /// ran none of its pieces (they were descheduled the whole time) or the caller waited for
+    /// their last pieces for more than half of its own working time (a helper was preempted in
+    /// the middle of one): on a machine whose other cores run other work, a split then costs
+    /// more than it brings (measured 1.5× slower than one thread at 1e5 with the load average
+    /// at 11 on 2 cores). The same bits either way.
+    ///
+    /// A `cold` call, one that found a helper parked and had to wake it, counts neither way: a
+    /// parked helper is no sign of a busy core, and on this VM it takes from under 0.1 to over
+    /// 1.5 ms to run again after a pause (its idle vCPU is halted). Counting those calls backed
+    /// off after any pause, and as the helper parked again while the caller ran alone, every
+    /// retry found it parked: a loop of Adadelta steps at 1e6 stayed at one thread's speed for
+    /// whole 20 ms batches (2026-12-06, counted with a temporary trace: three misses in a row,
+    /// each with no helper piece, right after a 200 ms pause).
+    fn note_call(cold: bool, helper_pieces: u32, waited: Duration, worked: Duration) {
         if helper_pieces == 0 || waited * 2 > worked {
+            if cold {
+                return;
+            }
             let m = MISSES.fetch_add(1, Ordering::Relaxed) + 1;
             if m >= MISSES_TO_BACK_OFF {
                 MISSES.store(0, Ordering::Relaxed);
@@ -766,11 +777,13 @@ pub mod team {
             job: &job,
         };
         let start = Instant::now();
+        let mut cold = false;
         for h in &team.helpers[..helpers] {
             h.job
                 .store(&job as *const Job as *mut Job, Ordering::Relaxed);
             h.state.store(POSTED, Ordering::SeqCst);
             if h.sleeping.load(Ordering::SeqCst) {
+                cold = true;
                 if let Some(t) = h.thread.get() {
                     t.unpark();
                 }
@@ -794,6 +807,7 @@ pub mod team {
         let worked = start.elapsed();
         drop(finish);
         note_call(
+            cold,
             pieces - by_caller.load(Ordering::Relaxed) - drained,
             start.elapsed().saturating_sub(worked),
             worked,
