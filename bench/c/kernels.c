@@ -397,9 +397,10 @@ static float urand(void) {
   return (float)((rng_state >> 8) * (1.0 / 16777216.0)) * 2.0f - 1.0f;
 }
 
-/* As the addon allocates (crates/napi/src/lib.rs, `alloc`): a cache line, and from 2 MiB up a
- * 2 MiB boundary with transparent huge pages asked for before the first touch, so the two sides
- * run on the same kind of memory. */
+/* Memory of the same kind as the addon's buffers (ts/backend/native.ts views each from a cache
+ * line, and crates/napi/src/lib.rs `align` asks for transparent huge pages on the whole 2 MiB
+ * pages inside a buffer of 4 MiB or more): a cache line, and from 2 MiB up a 2 MiB boundary with
+ * huge pages asked for before the first touch. */
 #define HUGE_BYTES ((size_t)2 << 20)
 static float *alloc_floats(long n) {
   void *ptr = NULL;

@@ -188,23 +188,14 @@ pub fn head_len<T>(s: &[T]) -> usize {
     ((ALIGN - mis) / size).min(s.len())
 }
 
-/// `s` cut at `k`, or two empty slices when `s` is empty (an absent state slot).
+/// `s` cut at `k`, or two empty slices when `s` is empty (an absent state slot): the mutable
+/// counterpart of two [`part`] calls.
 #[inline]
 pub fn cut_mut<T>(s: &mut [T], k: usize) -> (&mut [T], &mut [T]) {
     if s.is_empty() {
         (&mut [], &mut [])
     } else {
         s.split_at_mut(k)
-    }
-}
-
-/// `s` cut at `k`, or two empty slices when `s` is empty (an absent input).
-#[inline]
-pub fn cut<T>(s: &[T], k: usize) -> (&[T], &[T]) {
-    if s.is_empty() {
-        (s, s)
-    } else {
-        s.split_at(k)
     }
 }
 

@@ -132,10 +132,16 @@ pub struct Table<'a> {
     regions: [usize; MAX_SLOTS],
 }
 
+/// `v` is a whole number from 0 to [`MAX_SAFE`]. `v as u64` saturates (NaN gives 0), so the
+/// round trip holds exactly for those; unlike `fract()`, it needs no libm call on the baseline
+/// x86-64 target.
+#[inline]
+fn is_whole(v: f64) -> bool {
+    (0.0..=MAX_SAFE).contains(&v) && (v as u64) as f64 == v
+}
+
 fn whole(v: f64, arg: impl FnOnce() -> String) -> Result<usize> {
-    // `v as u64` saturates (NaN gives 0), so the round trip holds exactly for whole numbers in
-    // range; unlike `fract()`, it needs no libm call on the baseline x86-64 target.
-    if (0.0..=MAX_SAFE).contains(&v) && (v as u64) as f64 == v {
+    if is_whole(v) {
         Ok(v as usize)
     } else {
         Err(Error::range(
@@ -285,7 +291,7 @@ impl<'a> Table<'a> {
         let mut u = [0usize; TENSOR_STRIDE];
         let mut fine = true;
         for (o, &v) in u.iter_mut().zip(r) {
-            fine &= (0.0..=MAX_SAFE).contains(&v) && (v as u64) as f64 == v;
+            fine &= is_whole(v);
             *o = v as usize;
         }
         if !fine {
@@ -583,7 +589,7 @@ fn apply_par<A: Elementwise, T: Real>(
     // (and every thread's piece) starts aligned; element-wise, so the split changes no bit.
     let head = par::head_len(p);
     let (p0, p) = p.split_at_mut(head);
-    let (g0, g) = par::cut(g, head);
+    let (g0, g) = (par::part(g, 0..head), par::part(g, head..n));
     let (a0, s0) = par::cut_mut(s0, head);
     let (b0, s1) = par::cut_mut(s1, head);
     let (c0, s2) = par::cut_mut(s2, head);
