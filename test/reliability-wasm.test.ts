@@ -64,6 +64,16 @@ function adamSteps(backend: Backend, n: number): number[] {
   return out;
 }
 
+/** Three more steps of the store `adamSteps` describes, after its first: they give its bits. */
+function expectLiveGoesOn(live: ParamStore, opt: Adam): void {
+  for (let t = 1; t < 4; t++) {
+    live.grads.set([0.5, -1, 2, 0, 1e-3]);
+    opt.step();
+  }
+  expect(Array.from(live.data)).toEqual(adamSteps(wasm!, 4));
+  live.dispose();
+}
+
 describe.skipIf(!wasm)('WASM memory', () => {
   it('a store that does not fit is a RangeError naming specs.<name>.shape; live stores and optimizers go on', () => {
     const live = new ParamStore(wasm!, { w: { shape: [5], init: (i) => i - 2 } });
@@ -88,12 +98,7 @@ describe.skipIf(!wasm)('WASM memory', () => {
     new SGD(big, { lr: 0.5 }).step();
     expect(big.data[2e8 - 1]).toBe(-0.5);
     big.dispose();
-    for (let t = 1; t < 4; t++) {
-      live.grads.set([0.5, -1, 2, 0, 1e-3]);
-      opt.step();
-    }
-    expect(Array.from(live.data)).toEqual(adamSteps(wasm!, 4));
-    live.dispose();
+    expectLiveGoesOn(live, opt);
   });
 
   it('a trap kills only its own store, releases its memory at once, and every other store goes on', () => {
@@ -112,12 +117,7 @@ describe.skipIf(!wasm)('WASM memory', () => {
       expect(() => doomed.data).toThrow(/trapped/);
       doomed.dispose(); // harmless on a dead store
     }
-    for (let t = 1; t < 4; t++) {
-      live.grads.set([0.5, -1, 2, 0, 1e-3]);
-      opt.step();
-    }
-    expect(Array.from(live.data)).toEqual(adamSteps(wasm!, 4));
-    live.dispose();
+    expectLiveGoesOn(live, opt);
   });
 
   it('10 traps of 320 MB stores, the dead stores kept by the caller: RSS comes back (child process)', () => {
