@@ -220,6 +220,39 @@ describe.each(ready.map((b) => [b.name, b] as const))('loadStateDict on %s', (_,
     store.dispose();
   });
 
+  it("AdamW takes PyTorch 2.x's param groups, which carry decoupled_weight_decay: true, and refuses false", () => {
+    const store = new ParamStore(backend, { w: { shape: [3], init: [1, -2, 3] } });
+    const opt = new AdamW(store, { lr: 0.05, weightDecay: 0.1 });
+    store.grads.set([0.1, -0.2, 0.3]);
+    opt.step();
+    const before = () => snapshot(store, opt);
+    const snap = before();
+    const withKey = (v: unknown) => {
+      const d = fromJSON(toJSON(opt.stateDict())) as StateDict;
+      (d.param_groups[0] as Record<string, unknown>).decoupled_weight_decay = v;
+      return d;
+    };
+    // As torch.optim.AdamW(...).state_dict() writes it since 2.x (bool, or 1 from a re-encoded file).
+    opt.loadStateDict(withKey(true));
+    opt.loadStateDict(withKey(1));
+    expect(before()).toBe(snap);
+    // False would be Adam with L2 weight decay: not this optimizer's state.
+    for (const v of [false, 0, 'true']) {
+      expectRefused(
+        () => opt.loadStateDict(withKey(v)),
+        TypeError,
+        'stateDict.param_groups[0].decoupled_weight_decay',
+        before,
+      );
+    }
+    // Adam has the key as an option of its own, and other optimizers do not know it.
+    const sgd = new SGD(store, { lr: 0.1 });
+    const d = fromJSON(toJSON(sgd.stateDict())) as StateDict;
+    (d.param_groups[0] as Record<string, unknown>).decoupled_weight_decay = true;
+    expectRefused(() => sgd.loadStateDict(d), TypeError, 'stateDict.param_groups[0].decoupled_weight_decay');
+    store.dispose();
+  });
+
   it('use after dispose is a BackendError for stateDict and loadStateDict', () => {
     const { store, opt } = trained(backend, 'float32');
     const d = opt.stateDict();

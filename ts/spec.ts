@@ -108,6 +108,16 @@ export interface SpecData {
     /** Optax's count minus ours. */
     offset: number;
   }[];
+  /**
+   * PyTorch param-group keys that no option holds because this optimizer fixes their value
+   * (AdamW's `decoupled_weight_decay: true` since PyTorch 2.x): accepted with that value only.
+   */
+  torchFixed: {
+    /** The param-group key. */
+    key: string;
+    /** The only value it may have. */
+    value: boolean;
+  }[];
   /** Who runs the step: the core element by element, the core per tensor, or TypeScript over core ops. */
   driver: 'elementwise' | 'tensorwise' | 'ts';
   /** Its options. */
@@ -355,4 +365,16 @@ export function suggest(spec: SpecData, key: string, extra: readonly string[] = 
   );
   if (byRef.length > 0) return byRef.map((h) => h.name);
   return closeNames(key, [...spec.hparams.map((h) => h.name), ...extra]);
+}
+
+/**
+ * Checks a PyTorch param-group key against the spec's fixed keys: false when the spec fixes no
+ * such key; true when it does and `value` is that value (a bool, or 0/1 as PyTorch's state
+ * dicts may hold it); throws a `TypeError` naming `arg` when the value differs.
+ */
+export function checkTorchFixed(spec: SpecData, key: string, value: unknown, arg: string): boolean {
+  const f = spec.torchFixed.find((x) => x.key === key);
+  if (!f) return false;
+  if (value === f.value || value === (f.value ? 1 : 0)) return true;
+  throw typeError(arg, `is always ${String(f.value)} for ${spec.name} (PyTorch's own value), got ${describeType(value)}`);
 }

@@ -21,6 +21,7 @@ SEP = False
 # ------------------------------------------------------------------ next folder
 D = os.path.join(FIX, 'next') + '/'
 def load(n): return json.load(open(D+n+'.json'))
+def per_tensor(m): return m if isinstance(m,list) else [m is not False]*4  # a mask: one bool per tensor, or one for all (null: all)
 def arrs(c, lst): return [np.array(v,dtype=np.float64).reshape(s) for v,s in zip(lst,c['shapes'])]
 def cmp(name, c, key, got, k, worst):
     ref=arrs(c,c['steps'][k][key])
@@ -30,7 +31,7 @@ norm=lambda x: float(np.sqrt(np.sum(x*x)))
 
 def lamb(n):
     c=load(n); h=c['hyperparameters']; p=arrs(c,c['initial_params']); m=[np.zeros_like(x) for x in p]; v=[np.zeros_like(x) for x in p]; w=[0.0]
-    mask=h['mask'] if isinstance(h['mask'],list) else [True]*4
+    mask=per_tensor(h['mask'])
     for k,st in enumerate(c['steps']):
         t=k+1; g=arrs(c,st['grads'])
         for i in range(4):
@@ -44,11 +45,12 @@ def lamb(n):
 
 def lars(n):
     c=load(n); h=c['hyperparameters']; p=arrs(c,c['initial_params']); buf=[np.zeros_like(x) for x in p]; w=[0.0]
+    wdm,trm=per_tensor(h['weight_decay_mask']),per_tensor(h['trust_ratio_mask'])
     for k,st in enumerate(c['steps']):
         g=arrs(c,st['grads'])
         for i in range(4):
-            u=g[i]+(h['weight_decay']*p[i] if h['weight_decay_mask'][i] else 0)
-            if h['trust_ratio_mask'][i]:
+            u=g[i]+(h['weight_decay']*p[i] if wdm[i] else 0)
+            if trm[i]:
                 pn,un=norm(p[i]),norm(u); r=1.0 if pn==0 or un==0 else h['trust_coefficient']*pn/(un+h['eps'])
             else: r=1.0
             s=st['lr']*r*u; buf[i]=s+h['momentum']*buf[i]
@@ -291,7 +293,7 @@ def radam(h,p,g,S,t,lr):
 
 
 def main():
-    lamb('optax-lamb-wd-mask'); lars('optax-lars-nesterov-masks'); lion('optax-lion-wd-mask'); adabelief('optax-adabelief-nesterov'); yogi('optax-yogi-betas-eps')
+    lamb('optax-lamb-wd-mask'); lamb('optax-lamb-mask-false'); lars('optax-lars-nesterov-masks'); lars('optax-lars-masks-false'); lion('optax-lion-wd-mask'); adabelief('optax-adabelief-nesterov'); yogi('optax-yogi-betas-eps')
     sf('optax-schedule-free-adamw-warmup-wd',True); sf('optax-schedule-free-sgd-warmup-wd',False)
     lookahead('optax-lookahead-sgd-momentum-reset'); lookahead('optax-lookahead-adam-sync4')
     optax_muon('optax-muon-consistent-rms')
@@ -299,7 +301,7 @@ def main():
     for n in ['torch-muon-match-rms-adamw','torch-muon-spectral-unclamped','torch-muon-match-rms-adamw-f32']: torch_muon_bf16(n)
     for n,f in [('sgd-momentum-dampening',sgd),('sgd-nesterov-wd',sgd),('sgd-maximize-momentum',sgd),('adam-amsgrad',adam(False)),('adam-maximize',adam(False)),('adam-amsgrad-wd',adam(False)),('adamw-amsgrad',adam(True)),('adamw-wd0.1',adam(True)),('adagrad-lrdecay-init-wd',adagrad),('adagrad-maximize',adagrad),('rmsprop-centered-momentum-wd',rmsprop),('rmsprop-alpha0.9',rmsprop),('adadelta-wd-lr-rho',adadelta),('adamax-wd',adamax),('nadam-momentum-decay-wd',nadam),('radam-wd-betas',radam),('clip-norm1-sgd-momentum',sgd),('clip-norminf-adam',adam(False)),('clip-norm3-sgd',sgd),('clip-value-adam',adam(False))]:
         run(n,f,z)
-    for n,f in [('torch-adam-decoupled-wd-amsgrad',adam(True)),('torch-nadam-decoupled-wd-betas',decoupled(nadam)),('torch-radam-decoupled-wd-betas',decoupled(radam))]:
+    for n,f in [('torch-adam-decoupled-wd-amsgrad',adam(True)),('torch-adamw-amsgrad-group-key',adam(True)),('torch-nadam-decoupled-wd-betas',decoupled(nadam)),('torch-radam-decoupled-wd-betas',decoupled(radam))]:
         run(n,f,z,D)
 
 

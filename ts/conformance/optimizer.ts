@@ -10,7 +10,7 @@ import { clipGradNorm, clipGradValue } from '../clip.js';
 import { createOptimizer, type AnyOptimizer } from '../optim/optimizer.js';
 import { ParamStore } from '../params.js';
 import { SPECS } from '../generated/specs.js';
-import { defaultValue, type DType, type HParamData, type SpecData } from '../spec.js';
+import { checkTorchFixed, defaultValue, type DType, type HParamData, type SpecData } from '../spec.js';
 import { meterFor, registerRunner, type Case, type Meter, type Runner } from './index.js';
 
 export interface OptimizerCase extends Case {
@@ -117,6 +117,8 @@ export function mapHyperparameters(
         const i = Number((refName(h, ref) as string).slice(key.length + 1));
         options[h.name] = optionValue(h, value[i], `${key}[${i}]`);
       }
+    } else if (ref === 'torch' && checkTorchFixed(spec, key, value, key)) {
+      continue;
     } else if (masked.length > 0) {
       if (value === null || value === true) continue;
       const mask = value === false ? new Array<boolean>(tensors).fill(false) : value;

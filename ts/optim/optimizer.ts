@@ -9,6 +9,7 @@ import { BackendError, rangeError, typeError } from '../errors.js';
 import { HEADER, OP, SPECS, TENSOR_STRIDE } from '../generated/specs.js';
 import type { ParamStore } from '../params.js';
 import {
+  checkTorchFixed,
   defaultValue,
   describeType,
   hasSlot,
@@ -756,7 +757,12 @@ export abstract class Optimizer<O extends object> {
       out[h.name] = v === undefined ? (this.#groups[gi] as Record<string, unknown>)[h.name] : v;
     }
     for (const k of Object.keys(g)) {
-      if (!used.has(k) && !TORCH_IMPL_KEYS.has(k) && !spec.hparams.some((h) => h.name === k)) {
+      if (
+        !used.has(k) &&
+        !TORCH_IMPL_KEYS.has(k) &&
+        !spec.hparams.some((h) => h.name === k) &&
+        !checkTorchFixed(spec, k, g[k], `${arg}${k}`)
+      ) {
         throw typeError(`${arg}${k}`, `is not an option of ${spec.name}`);
       }
     }

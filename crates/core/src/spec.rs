@@ -29,6 +29,11 @@ pub struct Spec {
     /// Paths of step counters in Optax's state and how they relate to our step count t:
     /// `("0.count", 0)` holds t, `("step_count", 1)` holds t + 1.
     pub optax_counts: &'static [(&'static str, i64)],
+    /// Keys PyTorch writes in this optimizer's param groups that no option holds because their
+    /// value is fixed, with that value: since PyTorch 2.x, AdamW's groups carry
+    /// `decoupled_weight_decay: true` (AdamW is Adam with it on). A state dict or case naming the
+    /// key with that value is this optimizer's; with another value it is an error.
+    pub torch_fixed: &'static [(&'static str, bool)],
     pub hparams: &'static [HParam],
     pub state: &'static [Slot],
     pub rules: &'static [Rule],
@@ -581,8 +586,13 @@ impl Spec {
             .iter()
             .map(|(p, o)| format!("{{\"path\":{},\"offset\":{o}}}", js_str(p)))
             .collect();
+        let fixed: Vec<String> = self
+            .torch_fixed
+            .iter()
+            .map(|(k, v)| format!("{{\"key\":{},\"value\":{v}}}", js_str(k)))
+            .collect();
         format!(
-            "{{\"id\":{},\"name\":{},\"summary\":{},\"reference\":{},\"torch\":{},\"optax\":{},\"optaxCounts\":[{}],\"driver\":\"{driver}\",\"hparams\":[{}],\"state\":[{}],\"rules\":[{}]}}",
+            "{{\"id\":{},\"name\":{},\"summary\":{},\"reference\":{},\"torch\":{},\"optax\":{},\"optaxCounts\":[{}],\"torchFixed\":[{}],\"driver\":\"{driver}\",\"hparams\":[{}],\"state\":[{}],\"rules\":[{}]}}",
             self.id,
             js_str(self.name),
             js_str(self.summary),
@@ -590,6 +600,7 @@ impl Spec {
             js_opt(self.torch),
             js_opt(self.optax),
             counts.join(","),
+            fixed.join(","),
             hparams.join(","),
             state.join(","),
             rules.join(",")

@@ -53,6 +53,7 @@ pub const SPEC: Spec = Spec {
     torch: None,
     optax: None,
     optax_counts: &[],
+    torch_fixed: &[],
     hparams: &[
         HParam::lr(1e-3),
         HParam::beta(1, 0.9),

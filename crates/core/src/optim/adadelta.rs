@@ -35,6 +35,7 @@ pub const SPEC: Spec = Spec {
     torch: Some("torch.optim.Adadelta"),
     optax: None,
     optax_counts: &[],
+    torch_fixed: &[],
     hparams: &[
         HParam::lr(1.0),
         HParam::real(

@@ -61,6 +61,7 @@ pub const SPEC: Spec = Spec {
     torch: Some("torch.optim.Adafactor"),
     optax: None,
     optax_counts: &[],
+    torch_fixed: &[],
     hparams: &[
         HParam::lr(1e-2),
         HParam::real(

@@ -65,6 +65,7 @@ pub const SPEC: Spec = Spec {
     torch: Some("torch.optim.Adam"),
     optax: Some("optax.adam"),
     optax_counts: &[("0.count", 0)],
+    torch_fixed: &[],
     hparams: &[
         HParam::lr(1e-3),
         HParam::beta(1, 0.9),

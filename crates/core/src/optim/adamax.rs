@@ -38,6 +38,7 @@ pub const SPEC: Spec = Spec {
     torch: Some("torch.optim.Adamax"),
     optax: None,
     optax_counts: &[],
+    torch_fixed: &[],
     hparams: &[
         HParam::lr(2e-3),
         HParam::beta(1, 0.9),

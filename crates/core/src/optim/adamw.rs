@@ -23,6 +23,7 @@ pub const SPEC: Spec = Spec {
     torch: Some("torch.optim.AdamW"),
     optax: Some("optax.adamw"),
     optax_counts: &[("0.count", 0)],
+    torch_fixed: &[("decoupled_weight_decay", true)],
     hparams: &[
         HParam::lr(1e-3),
         HParam::beta(1, 0.9),

@@ -57,6 +57,7 @@ pub const SPEC: Spec = Spec {
     torch: None,
     optax: Some("optax.lamb"),
     optax_counts: &[("0.count", 0)],
+    torch_fixed: &[],
     hparams: &[
         HParam::lr(1e-3),
         HParam::beta(1, 0.9),

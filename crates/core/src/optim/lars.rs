@@ -48,6 +48,7 @@ pub const SPEC: Spec = Spec {
     torch: None,
     optax: Some("optax.lars"),
     optax_counts: &[],
+    torch_fixed: &[],
     hparams: &[
         HParam::lr(1.0),
         HParam::weight_decay(

@@ -40,6 +40,7 @@ pub const SPEC: Spec = Spec {
     torch: Some("torch.optim.LBFGS"),
     optax: None,
     optax_counts: &[],
+    torch_fixed: &[],
     hparams: &[
         HParam::real("lr", Some("lr"), None, Domain::NON_NEG, 1.0, "Step length (the line search's first trial)."),
         HParam {

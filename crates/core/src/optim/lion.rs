@@ -33,6 +33,7 @@ pub const SPEC: Spec = Spec {
     torch: None,
     optax: Some("optax.lion"),
     optax_counts: &[("0.count", 0)],
+    torch_fixed: &[],
     hparams: &[
         HParam::lr(1e-4),
         HParam::beta(1, 0.9),

@@ -33,6 +33,7 @@ pub const SPEC: Spec = Spec {
     torch: None,
     optax: Some("optax.lookahead"),
     optax_counts: &[],
+    torch_fixed: &[],
     hparams: &[
         HParam {
             name: "syncPeriod",

@@ -95,6 +95,7 @@ pub const SPEC: Spec = Spec {
     torch: Some("torch.optim.Muon"),
     optax: None,
     optax_counts: &[],
+    torch_fixed: &[],
     hparams: &[
         HParam::lr(1e-3),
         HParam::weight_decay(0.1, "Decoupled weight decay: p ← p·(1 − lr·weightDecay) before the update."),

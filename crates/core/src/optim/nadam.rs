@@ -55,6 +55,7 @@ pub const SPEC: Spec = Spec {
     torch: Some("torch.optim.NAdam"),
     optax: None,
     optax_counts: &[],
+    torch_fixed: &[],
     hparams: &[
         HParam::lr(2e-3),
         HParam::beta(1, 0.9),

@@ -96,6 +96,7 @@ pub const SPEC: Spec = Spec {
         ("inner_states.muon.inner_state.0.count", 0),
         ("inner_states.adam.inner_state.0.count", 0),
     ],
+    torch_fixed: &[],
     hparams: &[
         HParam::lr(0.02),
         ns_coefficient("nsA", None, Some("ns_coeffs.0"), 0),

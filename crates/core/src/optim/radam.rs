@@ -51,6 +51,7 @@ pub const SPEC: Spec = Spec {
     torch: Some("torch.optim.RAdam"),
     optax: None,
     optax_counts: &[],
+    torch_fixed: &[],
     hparams: &[
         HParam::lr(1e-3),
         HParam::beta(1, 0.9),

@@ -100,6 +100,7 @@ pub const SPEC: Spec = Spec {
         ("base_optimizer_state.0.count", 0),
         ("base_optimizer_state.2.count", 0),
     ],
+    torch_fixed: &[],
     hparams: &[
         HParam::lr(0.0025),
         WARMUP_STEPS,

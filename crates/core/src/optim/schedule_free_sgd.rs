@@ -41,6 +41,7 @@ pub const SPEC: Spec = Spec {
         ("base_optimizer_state.1.count", 0),
         ("base_optimizer_state.1.1.count", 0),
     ],
+    torch_fixed: &[],
     hparams: &[
         HParam::lr(1.0),
         WARMUP_STEPS,

@@ -39,6 +39,7 @@ pub const SPEC: Spec = Spec {
     torch: Some("torch.optim.SGD"),
     optax: Some("optax.sgd"),
     optax_counts: &[],
+    torch_fixed: &[],
     hparams: &[
         HParam::lr(1e-3),
         HParam::real("momentum", Some("momentum"), Some("momentum"), Domain::NON_NEG, 0.0, "Momentum factor."),

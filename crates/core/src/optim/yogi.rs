@@ -35,6 +35,7 @@ pub const SPEC: Spec = Spec {
     torch: None,
     optax: Some("optax.yogi"),
     optax_counts: &[("0.count", 0)],
+    torch_fixed: &[],
     hparams: &[
         HParam::lr(1e-2),
         HParam::beta(1, 0.9),
