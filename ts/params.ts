@@ -112,6 +112,8 @@ export class ParamStore {
   readonly #tensors = new Map<string, Tensor>();
   readonly #params: Buffer;
   readonly #grads: Buffer;
+  /** `buffers`, made once: a step reads it, and the pair never changes. */
+  readonly #pair: { readonly params: Buffer; readonly grads: Buffer };
   /** Total number of elements. */
   readonly size: number;
 
@@ -151,6 +153,7 @@ export class ParamStore {
     try {
       this.#params = this.heap.alloc(dtype, size, 'specs (parameters)');
       this.#grads = this.heap.alloc(dtype, size, 'specs (gradients)');
+      this.#pair = Object.freeze({ params: this.#params, grads: this.#grads });
       const data = this.#params.view();
       for (const t of layout) {
         this.#tensors.set(t.name, new Tensor(this, t.name, Object.freeze(t.shape), t.offset, t.size));
@@ -202,9 +205,9 @@ export class ParamStore {
     return this.#grads.view();
   }
   /** @internal the backend buffers, for optimizers and ops. */
-  get buffers(): { params: Buffer; grads: Buffer } {
+  get buffers(): { readonly params: Buffer; readonly grads: Buffer } {
     this.assertLive();
-    return { params: this.#params, grads: this.#grads };
+    return this.#pair;
   }
 
   /** Whether the store has a tensor called `name`. */

@@ -29,7 +29,10 @@ export function checkLength(length: unknown, arg: string, max: number, why: stri
   return length;
 }
 
-/** Checks a `run` call and returns its buffers, typed as `B`. */
+/**
+ * Checks a `run` call and returns its buffers, typed as `B`, in `out` (`BUFFERS` entries, null
+ * where none is given): a heap passes an array it reuses, so a step allocates nothing here.
+ */
 export function checkRun<B extends Buffer>(
   heap: Heap,
   op: unknown,
@@ -37,6 +40,7 @@ export function checkRun<B extends Buffer>(
   args: unknown,
   buffers: unknown,
   own: (b: unknown) => b is B,
+  out: (B | null)[] = new Array<B | null>(BUFFERS),
 ): (B | null)[] {
   if (heap.disposed) throw new BackendError(heap.backend.name, 'heap used after dispose()');
   if (typeof op !== 'number' || !Number.isInteger(op) || op < 0 || op > 0xffffffff) {
@@ -48,7 +52,7 @@ export function checkRun<B extends Buffer>(
     throw typeError('buffers', `must be an array of buffers or nulls, got ${describeType(buffers)}`);
   if (buffers.length > BUFFERS) throw rangeError('buffers', `holds ${buffers.length} entries; at most ${BUFFERS}`);
   // A plain loop (no closure, no template strings unless it throws): this runs on every step.
-  const out: (B | null)[] = new Array<B | null>(BUFFERS).fill(null);
+  out.fill(null);
   for (let i = 0; i < buffers.length; i++) {
     const b: unknown = buffers[i];
     if (b === null || b === undefined) continue;
@@ -111,6 +115,8 @@ export function arrayLimits(dtype: DType): Limits {
         `a quarter for parameters and gradients; ${MAX_TYPED} elements per typed array`;
   return { bufferElements, heapBytes, storeBytes: mem / 4, why };
 }
+
+const isArrayHeapBuffer = (b: unknown): b is ArrayHeapBuffer => b instanceof ArrayHeapBuffer;
 
 /** A buffer that is a plain JS typed array (the js and native backends). */
 export class ArrayHeapBuffer implements Buffer {
@@ -184,11 +190,27 @@ export class ArrayHeap implements Heap {
   released(bytes: number): void {
     this.#bytes -= bytes;
   }
+  // The checked buffers and their views, reused from call to call (a step allocates nothing);
+  // a call made while another runs (none does today) gets arrays of its own.
+  readonly #bufs: (ArrayHeapBuffer | null)[] = new Array<ArrayHeapBuffer | null>(BUFFERS).fill(null);
+  readonly #views: (FloatArray | null)[] = new Array<FloatArray | null>(BUFFERS).fill(null);
+  #running = false;
   run(op: number, dtype: DType, args: Float64Array, buffers: readonly (Buffer | null)[]): void {
-    const bufs = checkRun(this, op, dtype, args, buffers, (b): b is ArrayHeapBuffer => b instanceof ArrayHeapBuffer);
-    const views: (FloatArray | null)[] = new Array<FloatArray | null>(bufs.length);
-    for (let i = 0; i < bufs.length; i++) views[i] = bufs[i]?.view() ?? null;
-    this.call(op, dtype, args, views);
+    const nested = this.#running;
+    try {
+      const bufs = checkRun(this, op, dtype, args, buffers, isArrayHeapBuffer, nested ? undefined : this.#bufs);
+      const views = nested ? new Array<FloatArray | null>(BUFFERS) : this.#views;
+      for (let i = 0; i < BUFFERS; i++) views[i] = bufs[i]?.view() ?? null;
+      this.#running = true;
+      this.call(op, dtype, args, views);
+    } finally {
+      this.#running = nested;
+      // Hold no buffer past the call (a disposed one's memory must be free to go).
+      if (!nested) {
+        this.#bufs.fill(null);
+        this.#views.fill(null);
+      }
+    }
   }
   dispose(): void {
     this.#disposed = true;

@@ -287,7 +287,12 @@ export abstract class Optimizer<O extends object> {
     const table = this.#buildTable(rows);
     const { params, grads } = this.params.buffers;
     const scratch = this.#ensureScratch(table);
-    this.params.heap.run(OP.STEP, this.params.dtype, table, [params, grads, this.#state, scratch]);
+    const b = this.#runBuffers;
+    b[0] = params;
+    b[1] = grads;
+    b[2] = this.#state;
+    b[3] = scratch;
+    this.params.heap.run(OP.STEP, this.params.dtype, table, b);
     const steps = this.#steps;
     for (let i = 0; i < steps.length; i++) if (this.#frozen[i] === 0) steps[i] += 1;
     this.#stepCalls += 1;
@@ -827,6 +832,8 @@ export abstract class Optimizer<O extends object> {
 
   #oldOrder: number[] | null = null;
   #scratchFor: Float64Array | null = null;
+  /** The step's buffer list, refilled every step (a step allocates nothing in steady state). */
+  readonly #runBuffers: (Buffer | null)[] = [null, null, null, null];
 
   #buildTable(rows: Float64Array[]): Float64Array {
     const spec = this.#spec;
@@ -840,7 +847,7 @@ export abstract class Optimizer<O extends object> {
     t[1] = g;
     t[2] = k;
     t[3] = 1;
-    rows.forEach((r, gi) => t.set(r, HEADER + gi * h));
+    for (let gi = 0; gi < g; gi++) t.set(rows[gi], HEADER + gi * h);
     let o = HEADER + g * h;
     for (const pos of this.#order) {
       const e = this.#entries[pos];
