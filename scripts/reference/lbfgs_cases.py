@@ -55,6 +55,8 @@ ROSEN_GRADIENT = (
 LSTSQ_GRADIENT = (
     "with R = X W + v - Y (N x M): df/dW = X^T R / N (K x M), df/dv[j] = sum_n R[n,j] / N"
 )
+QUAD_GRADIENT = "df/dx[i] = a[i]*x[i] - b[i]"
+GRADIENTS = {"rosenbrock": ROSEN_GRADIENT, "lstsq_affine": LSTSQ_GRADIENT, "diag_quadratic": QUAD_GRADIENT}
 
 # (id, objective_id, objective_params, shapes, initial_params, constructor kwargs, num_steps)
 CASES = [
@@ -68,6 +70,20 @@ CASES = [
      {"max_iter": 4, "history_size": 3}, 6),
     ("torch-lbfgs-rosenbrock4-strong-wolfe-h5", "rosenbrock", {"n": 4, "a": 1.0, "b": 100.0},
      [[4]], [[-1.2, 1.0, -1.2, 1.0]], {"line_search_fn": "strong_wolfe", "history_size": 5}, 6),
+    # The shared public cases' objectives in the other variant (the shared README: held-out cases
+    # use the same objectives, both variants), and non-default a, b, lr and tolerances.
+    ("torch-lbfgs-quadratic6-strong-wolfe", "diag_quadratic",
+     {"a": [1.0, 3.0, 10.0, 30.0, 100.0, 1000.0], "b": [1.0] * 6},
+     [[6]], [[0.0] * 6], {"line_search_fn": "strong_wolfe"}, 4),
+    ("torch-lbfgs-rosenbrock2-strong-wolfe", "rosenbrock", {"n": 2, "a": 1.0, "b": 100.0},
+     [[2]], [[-1.2, 1.0]], {"line_search_fn": "strong_wolfe"}, 4),
+    ("torch-lbfgs-rosenbrock10-default", "rosenbrock", {"n": 10, "a": 1.0, "b": 100.0},
+     [[10]], [[-1.2, 1.0] * 5], {"history_size": 10}, 4),
+    ("torch-lbfgs-rosenbrock3-ab-strong-wolfe-h3", "rosenbrock", {"n": 3, "a": 2.0, "b": 50.0},
+     [[3]], [[0.5, -0.5, 1.5]], {"line_search_fn": "strong_wolfe", "history_size": 3, "max_iter": 8}, 5),
+    ("torch-lbfgs-quadratic4-lr-tolerances", "diag_quadratic",
+     {"a": [2.0, 5.0, 7.0, 11.0], "b": [1.0, -1.0, 2.0, 0.5]},
+     [[4]], [[0.3, 0.2, -0.1, 0.0]], {"lr": 0.5, "tolerance_grad": 1e-5, "tolerance_change": 1e-6}, 4),
 ]
 
 
@@ -106,6 +122,18 @@ def make_objective(objective_id, oparams, dtype):
             W, v = ps
             R = X @ W + v - Y
             return [X.T @ R / N, R.sum(0) / N]
+
+        return value, grad
+    if objective_id == "diag_quadratic":
+        a = torch.tensor(oparams["a"], dtype=dtype)
+        b = torch.tensor(oparams["b"], dtype=dtype)
+
+        def value(ps):
+            x = ps[0]
+            return 0.5 * (a * x * x).sum() - (b * x).sum()
+
+        def grad(ps):
+            return [a * ps[0] - b]
 
         return value, grad
     raise ValueError(objective_id)
@@ -285,6 +313,11 @@ def objective_text(oid, oparams, shapes, init):
                 f"(a - x[i])^2 ] with n = {n}, a = {oparams['a']:g}, b = {oparams['b']:g}, "
                 f"x = params[0] (shape [{n}]), x0 = {init[0]}. Reference evaluation (torch): "
                 "(b*(x[1:] - x[:-1]**2)**2 + (a - x[:-1])**2).sum(); gradient by autograd.")
+    if oid == "diag_quadratic":
+        n = len(oparams["a"])
+        return (f"f(x) = 0.5 * x^T A x - b^T x with A = diag(a), a = {oparams['a']}, b = {oparams['b']}, "
+                f"x = params[0] (shape [{n}]), x0 = {init[0]}. Reference evaluation (torch): "
+                "0.5*(a*x*x).sum() - (b*x).sum(); gradient by autograd.")
     N = len(oparams["X"])
     K, M = shapes[0]
     return (f"affine least squares: f(W, v) = (1/(2N)) * sum_{{n,j}} (sum_k X[n,k]*W[k,j] + v[j] - "
@@ -346,7 +379,7 @@ def lbfgs_case(spec, dtype, log=print):
         "objective": objective_text(oid, oparams, shapes, init),
         "objective_id": oid,
         "objective_params": oparams,
-        "objective_gradient": ROSEN_GRADIENT if oid == "rosenbrock" else LSTSQ_GRADIENT,
+        "objective_gradient": GRADIENTS[oid],
         "notes": notes,
         "tolerance": tol,
         "initial_params": [flat(torch.tensor(v, dtype=tdt)) for v in init],
