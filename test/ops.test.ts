@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Backend, Buffer, DType } from '../ts/backend/types.js';
 import { OP } from '../ts/generated/specs.js';
-import { vectorArgs, type Segment } from '../ts/ops.js';
+import { ownedVectorArgs, vectorArgs, type Segment } from '../ts/ops.js';
 import { backends, bits, digest, DTYPES, inputs } from './helpers.js';
 
 const { ready } = await backends();
@@ -161,5 +161,28 @@ describe.each(ready.map((b) => [b.name, b] as const))('op arguments on %s', (_, 
     expect(bits(s.a.view())).toEqual(before);
     s.heap.dispose();
     expect(() => s.a.view()).toThrow(/after dispose/);
+  });
+});
+
+describe('ownedVectorArgs', () => {
+  it('refills one array per owner and length, with the layout of vectorArgs and the outputs zeroed', () => {
+    const segs: Segment[] = [
+      { a: 3, b: 1, len: 4 },
+      { a: 9, c: 2, len: 5 },
+    ];
+    const owner = {};
+    const first = ownedVectorArgs(owner, segs, [0.5, -2], 1);
+    expect([...first]).toEqual([...vectorArgs(segs, [0.5, -2], 1)]);
+    // An op wrote its output; the next fill of the same length must not leave it there.
+    first[first.length - 1] = 42;
+    const again = ownedVectorArgs(owner, [{ a: 0, len: 7 }, segs[1]], [1.5, 3], 1);
+    expect(again).toBe(first);
+    expect([...again]).toEqual([...vectorArgs([{ a: 0, len: 7 }, segs[1]], [1.5, 3], 1)]);
+    // Another length or another owner gets an array of its own, on an ArrayBuffer of its own.
+    const shorter = ownedVectorArgs(owner, segs, [], 0);
+    expect(shorter).not.toBe(first);
+    expect(shorter.length).toBe(9);
+    expect(ownedVectorArgs({}, segs, [0.5, -2], 1)).not.toBe(first);
+    expect(first.byteOffset === 0 && first.buffer.byteLength === first.byteLength).toBe(true);
   });
 });

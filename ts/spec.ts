@@ -376,5 +376,8 @@ export function checkTorchFixed(spec: SpecData, key: string, value: unknown, arg
   const f = spec.torchFixed.find((x) => x.key === key);
   if (!f) return false;
   if (value === f.value || value === (f.value ? 1 : 0)) return true;
-  throw typeError(arg, `is always ${String(f.value)} for ${spec.name} (PyTorch's own value), got ${describeType(value)}`);
+  throw typeError(
+    arg,
+    `is always ${String(f.value)} for ${spec.name} (PyTorch's own value), got ${describeType(value)}`,
+  );
 }

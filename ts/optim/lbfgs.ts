@@ -1,7 +1,7 @@
 import type { Buffer, FloatArray } from '../backend/types.js';
 import { BackendError, rangeError, typeError } from '../errors.js';
 import type { LBFGSOptions } from '../generated/specs.js';
-import { OP, vectorArgs, type Segment } from '../ops.js';
+import { OP, ownedVectorArgs, vectorArgs, type Segment } from '../ops.js';
 import type { ParamStore } from '../params.js';
 import { defaultValue, describeType, specByName, toWire } from '../spec.js';
 import {
@@ -329,7 +329,7 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
       this.params.heap.run(OP.FILL, this.params.dtype, vectorArgs(fill, [NaN]), [buffers[out]]);
       return 0;
     }
-    const args = vectorArgs(segs, scalars, outputs);
+    const args = ownedVectorArgs(this.params, segs, scalars, outputs);
     this.params.heap.run(op, this.params.dtype, args, buffers);
     return outputs > 0 ? args[args.length - 1] : 0;
   }
