@@ -14,6 +14,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 OUT_TORCH = os.path.join(REPO, "test", "fixtures", "reference", "torch")
 OUT_NEXT = os.path.join(REPO, "test", "fixtures", "reference", "next")
+OUT_GRAD = os.path.join(REPO, "test", "fixtures", "reference", "gradients")
 GENERATOR = "scripts/reference/record.py"
 
 TORCH_PACKAGE = "torch 2.15.0 from PyPI (manylinux x86_64 wheel), run on CPU"

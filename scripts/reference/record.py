@@ -8,7 +8,8 @@ Usage (from the repository root, with the venv that has torch, jax and optax):
     /work/venv/bin/python scripts/reference/record.py torch next # only some groups
 
 Groups: torch (1.13-format optimizer + clipping cases), sched (scheduler cases, torch folder),
-next-torch (torch 2.x optimizers, next format), optax, lbfgs. Each run rewrites the index.json of
+next-torch (torch 2.x optimizers, next format), optax, lbfgs, grad (gradient cases in the format
+of /work/shared/gradients, folder test/fixtures/reference/gradients). Each run rewrites the index.json of
 the folders it touched from the case files present there.
 """
 
@@ -22,7 +23,7 @@ sys.path.insert(0, HERE)
 
 warnings.filterwarnings("ignore", message=".*Converting a tensor with requires_grad=True.*")
 
-from common import GENERATOR, OUT_NEXT, OUT_TORCH, TORCH_PACKAGE, dumps_case, write_case  # noqa: E402
+from common import GENERATOR, OUT_GRAD, OUT_NEXT, OUT_TORCH, TORCH_PACKAGE, dumps_case, write_case  # noqa: E402
 
 DTYPES = ("float64", "float32")
 
@@ -80,8 +81,21 @@ def record_lbfgs(log):
             write_case(OUT_NEXT, case)
 
 
+def record_grad(log):
+    import torch
+
+    import gradient_cases as gc
+
+    for spec in gc.CASES:
+        case = gc.gradient_case(spec, torch.__version__)
+        write_case(OUT_GRAD, case)
+        log(f"  gradients/{case['id']}")
+
+
 def _index_entry(case):
     e = {"id": case["id"], "file": case["id"] + ".json", "kind": case["kind"]}
+    if case["kind"] == "gradient":
+        return e
     if case["kind"] == "scheduler":
         e["class"] = case["scheduler"]
         if "reference" in case:
@@ -116,6 +130,12 @@ def write_indexes(folders):
                "cases": [_index_entry(c) for c in _cases_in(OUT_TORCH)]}
         with open(os.path.join(OUT_TORCH, "index.json"), "w", encoding="utf-8") as fh:
             fh.write(dumps_case(idx))
+    if OUT_GRAD in folders:
+        idx = {"format_version": 1, "torch_version": torch.__version__, "torch_package": TORCH_PACKAGE,
+               "generator": GENERATOR,
+               "cases": [_index_entry(c) for c in _cases_in(OUT_GRAD)]}
+        with open(os.path.join(OUT_GRAD, "index.json"), "w", encoding="utf-8") as fh:
+            fh.write(dumps_case(idx))
     if OUT_NEXT in folders:
         cases = _cases_in(OUT_NEXT)
         refs = sorted({c["reference"] for c in cases})
@@ -131,6 +151,7 @@ GROUPS = {
     "next-torch": (record_next_torch, OUT_NEXT),
     "optax": (record_optax, OUT_NEXT),
     "lbfgs": (record_lbfgs, OUT_NEXT),
+    "grad": (record_grad, OUT_GRAD),
 }
 
 
