@@ -124,25 +124,19 @@ def _cases_in(folder):
 def write_indexes(folders):
     import torch
 
-    if OUT_TORCH in folders:
-        idx = {"format_version": 1, "torch_version": torch.__version__, "torch_package": TORCH_PACKAGE,
-               "generator": GENERATOR,
-               "cases": [_index_entry(c) for c in _cases_in(OUT_TORCH)]}
-        with open(os.path.join(OUT_TORCH, "index.json"), "w", encoding="utf-8") as fh:
-            fh.write(dumps_case(idx))
-    if OUT_GRAD in folders:
-        idx = {"format_version": 1, "torch_version": torch.__version__, "torch_package": TORCH_PACKAGE,
-               "generator": GENERATOR,
-               "cases": [_index_entry(c) for c in _cases_in(OUT_GRAD)]}
-        with open(os.path.join(OUT_GRAD, "index.json"), "w", encoding="utf-8") as fh:
-            fh.write(dumps_case(idx))
-    if OUT_NEXT in folders:
-        cases = _cases_in(OUT_NEXT)
-        refs = sorted({c["reference"] for c in cases})
-        idx = {"format_version": 1, "references": refs, "generator": GENERATOR,
+    def write(folder, head):
+        cases = _cases_in(folder)
+        idx = {"format_version": 1, **head(cases), "generator": GENERATOR,
                "cases": [_index_entry(c) for c in cases]}
-        with open(os.path.join(OUT_NEXT, "index.json"), "w", encoding="utf-8") as fh:
+        with open(os.path.join(folder, "index.json"), "w", encoding="utf-8") as fh:
             fh.write(dumps_case(idx))
+
+    torch_head = lambda cases: {"torch_version": torch.__version__, "torch_package": TORCH_PACKAGE}  # noqa: E731
+    for folder in (OUT_TORCH, OUT_GRAD):
+        if folder in folders:
+            write(folder, torch_head)
+    if OUT_NEXT in folders:
+        write(OUT_NEXT, lambda cases: {"references": sorted({c["reference"] for c in cases})})
 
 
 GROUPS = {
