@@ -25,35 +25,12 @@ fn sgd_nesterov_with_weight_decay_matches_reference() {
     let mut rp: Vec<f64> = p0.iter().map(|&v| v as f64).collect();
     let mut rb = vec![0.0f64; n];
     let hp = vec![lr, mom, 0.0, wd, 1.0, 0.0];
-    let (len, _) = info(
-        0,
-        &table(
-            0,
-            std::slice::from_ref(&hp),
-            &[T {
-                dims: vec![n],
-                group: 0,
-                step: 1,
-            }],
-            false,
-        ),
-        n,
-    )
-    .unwrap();
+    let (len, _) = info(0, &table1(0, &hp, &[n], 1, false), n).unwrap();
     assert_eq!(len, n);
     let mut buf = vec![0.0f32; len];
     for t in 1..=5u64 {
         let mut g = gen.vec32(n);
-        let tb = table(
-            0,
-            std::slice::from_ref(&hp),
-            &[T {
-                dims: vec![n],
-                group: 0,
-                step: t,
-            }],
-            false,
-        );
+        let tb = table1(0, &hp, &[n], t, false);
         step32(&tb, &mut p, &mut g, &mut buf, &mut []).unwrap();
         for i in 0..n {
             let d = g[i] as f64 + wd * rp[i];
@@ -77,16 +54,7 @@ fn adam_amsgrad_matches_reference_in_f64() {
     let mut rp = p0.clone();
     for t in 1..=20u64 {
         let mut g = gen.vec64(n);
-        let tb = table(
-            1,
-            std::slice::from_ref(&hp),
-            &[T {
-                dims: vec![10, 30],
-                group: 0,
-                step: t,
-            }],
-            true,
-        );
+        let tb = table1(1, &hp, &[10, 30], t, true);
         step64(&tb, &mut p, &mut g, &mut s, &mut []).unwrap();
         for i in 0..n {
             let gi = g[i] + wd * rp[i];
@@ -122,26 +90,14 @@ fn adamw_with_zero_decay_equals_adam_bit_for_bit() {
     let (mut sa, mut sw) = (vec![0.0f32; 2 * n], vec![0.0f32; 2 * n]);
     for t in 1..=4 {
         let g = gen.vec32(n);
-        let ta = table(
+        let ta = table1(
             1,
-            &[vec![1e-3, 0.9, 0.999, 1e-8, 0.0, 0.0, 0.0, 0.0]],
-            &[T {
-                dims: vec![n],
-                group: 0,
-                step: t,
-            }],
+            &[1e-3, 0.9, 0.999, 1e-8, 0.0, 0.0, 0.0, 0.0],
+            &[n],
+            t,
             false,
         );
-        let tw = table(
-            2,
-            &[vec![1e-3, 0.9, 0.999, 1e-8, 0.0, 0.0, 0.0]],
-            &[T {
-                dims: vec![n],
-                group: 0,
-                step: t,
-            }],
-            false,
-        );
+        let tw = table1(2, &[1e-3, 0.9, 0.999, 1e-8, 0.0, 0.0, 0.0], &[n], t, false);
         step32(&ta, &mut pa, &mut g.clone(), &mut sa, &mut []).unwrap();
         step32(&tw, &mut pw, &mut g.clone(), &mut sw, &mut []).unwrap();
     }
@@ -157,18 +113,7 @@ fn a_step_gives_the_same_bits_wherever_its_arrays_start() {
     let mut gen = Gen(11);
     let (p0, g0) = (gen.vec32(n), gen.vec32(n));
     let hp = vec![0.01, 0.9, 0.99, 1e-8, 0.1, 0.0, 0.0, 1.0];
-    let t = |parallel| {
-        table(
-            1,
-            std::slice::from_ref(&hp),
-            &[T {
-                dims: vec![n],
-                group: 0,
-                step: 1,
-            }],
-            parallel,
-        )
-    };
+    let t = |parallel| table1(1, &hp, &[n], 1, parallel);
     let mut want_p = p0.clone();
     let mut want_s = vec![0.0f32; 2 * n];
     step32(
@@ -249,16 +194,7 @@ fn interleaved_groups_and_steps_plan_each_tensor_as_alone() {
         let r = j * n..(j + 1) * n;
         let mut q = p0[r.clone()].to_vec();
         let mut sj = [&s0[r.clone()], &s0[k + j * n..k + (j + 1) * n]].concat();
-        let one = table(
-            1,
-            std::slice::from_ref(&groups[group]),
-            &[T {
-                dims: vec![n],
-                group: 0,
-                step,
-            }],
-            false,
-        );
+        let one = table1(1, &groups[group], &[n], step, false);
         step32(&one, &mut q, &mut g0[r.clone()].to_vec(), &mut sj, &mut []).unwrap();
         assert!(
             q.iter()
@@ -339,18 +275,7 @@ fn bad_tables_are_rejected_by_name_and_nothing_changes() {
     let mut g = vec![0.5f32; n];
     let mut s = vec![0.0f32; 2 * n];
     let good = vec![1e-3, 0.9, 0.999, 1e-8, 0.0, 0.0, 0.0, 0.0];
-    let t = |hp: Vec<f64>| {
-        table(
-            1,
-            &[hp],
-            &[T {
-                dims: vec![n],
-                group: 0,
-                step: 1,
-            }],
-            false,
-        )
-    };
+    let t = |hp: Vec<f64>| table1(1, &hp, &[n], 1, false);
     let mut bad_beta = good.clone();
     bad_beta[1] = 1.0;
     let e = step32(&t(bad_beta), &mut p, &mut g, &mut s, &mut []).unwrap_err();
@@ -392,16 +317,7 @@ fn bad_tables_are_rejected_by_name_and_nothing_changes() {
     assert!(p.iter().all(|&x| x == 1.0) && s.iter().all(|&x| x == 0.0));
     // SGD's cross-field rule.
     let e = step32(
-        &table(
-            0,
-            &[vec![0.1, 0.0, 0.0, 0.0, 1.0, 0.0]],
-            &[T {
-                dims: vec![n],
-                group: 0,
-                step: 1,
-            }],
-            false,
-        ),
+        &table1(0, &[0.1, 0.0, 0.0, 0.0, 1.0, 0.0], &[n], 1, false),
         &mut p,
         &mut g,
         &mut [],

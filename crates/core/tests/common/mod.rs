@@ -59,6 +59,20 @@ pub fn table(spec: u32, groups: &[Vec<f64>], tensors: &[T], parallel: bool) -> V
     a
 }
 
+/// A table of one group (`hp`) and one tensor of shape `dims` at step `step`.
+pub fn table1(spec: u32, hp: &[f64], dims: &[usize], step: u64, parallel: bool) -> Vec<f64> {
+    table(
+        spec,
+        &[hp.to_vec()],
+        &[T {
+            dims: dims.to_vec(),
+            group: 0,
+            step,
+        }],
+        parallel,
+    )
+}
+
 pub fn bytes<X: bytemuck::Pod>(v: &mut [X]) -> &mut [u8] {
     bytemuck::cast_slice_mut(v)
 }
