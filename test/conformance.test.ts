@@ -17,6 +17,7 @@ const FOLDERS = [
   join(SHARED, 'conformance-next'),
   join(ROOT, 'test', 'fixtures', 'reference', 'torch'),
   join(ROOT, 'test', 'fixtures', 'reference', 'next'),
+  join(ROOT, 'test', 'fixtures', 'reference', 'gradients'),
 ];
 // test/fixtures/schedulers is run by test/schedule-conformance.test.ts, which also supplies the
 // LambdaLR/MultiplicativeLR functions its cases name.
